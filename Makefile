@@ -1,0 +1,75 @@
+# awspromise: build, test, sanitizers and benchmarks.
+# `make` builds build/awspromise/core.so; `make test` sets up a fresh Debian 12 machine and runs every spec.
+
+LUA        ?= lua5.4
+LUA_INCDIR ?= /usr/include/lua5.4
+BUSTED     ?= $(LUA) /usr/bin/busted
+PKGS        = libcurl libcjson openssl expat
+
+CC      ?= cc
+OPT     ?= -O2
+CFLAGS_BASE = -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror -D_GNU_SOURCE -I$(LUA_INCDIR) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lcjson -lssl -lcrypto -lexpat)
+SANFLAGS =
+
+BUILD   ?= build
+SOURCES = $(wildcard csrc/*.c)
+OBJECTS = $(SOURCES:csrc/%.c=$(BUILD)/obj/%.o)
+HEADERS = $(wildcard csrc/*.h)
+CORE    = $(BUILD)/awspromise/core.so
+
+# Where `luarocks make` installs (it passes these in).
+INST_LIBDIR ?= /usr/local/lib/lua/5.4
+INST_LUADIR ?= /usr/local/share/lua/5.4
+
+export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;;
+export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
+
+.PHONY: all deps test spec valgrind asan bench demo install clean
+
+all: $(CORE)
+
+$(BUILD)/obj/%.o: csrc/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS) -c $< -o $@
+
+$(CORE): $(OBJECTS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(SANFLAGS) -o $@ $(OBJECTS) $(LIBS)
+
+# Installs every system and npm dependency the build, the specs and the examples need.
+deps:
+	bash tools/setup-deps
+
+# The whole test suite, from a fresh Debian 12 machine.
+test: deps
+	$(MAKE) all
+	$(MAKE) spec
+
+spec: $(CORE)
+	$(BUSTED) $(BUSTED_ARGS) spec
+
+valgrind:
+	$(MAKE) all
+	AWSPROMISE_UNDER_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full \
+	  --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	  --suppressions=tools/valgrind.supp $(BUSTED) $(BUSTED_ARGS) spec
+
+ASAN_RT = $(shell $(CC) -print-file-name=libasan.so)
+UBSAN_RT = $(shell $(CC) -print-file-name=libubsan.so)
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+	LD_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  LUA_CPATH="$(CURDIR)/build-asan/?.so;;" $(BUSTED) $(BUSTED_ARGS) spec
+
+bench: deps all
+	bash bench/run
+
+install: $(CORE)
+	mkdir -p $(INST_LIBDIR)/awspromise $(INST_LUADIR)/awspromise
+	cp $(CORE) $(INST_LIBDIR)/awspromise/core.so
+	cp lua/awspromise/*.lua $(INST_LUADIR)/awspromise/
+
+clean:
+	rm -rf build build-asan
