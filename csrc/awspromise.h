@@ -33,8 +33,11 @@ struct aws_loop {
     int config_ref;        /* registry ref: AWS.config, read for onUnhandledRejection */
     void (*after_io)(lua_State *L, aws_loop *lp, void *ud);
     void *after_io_ud;
-    void (*closer)(lua_State *L, aws_loop *lp, void *ud);
-    void *closer_ud;
+    struct aws_closer {
+        void (*fn)(lua_State *L, aws_loop *lp, void *ud);
+        void *ud;
+    } closers[8];
+    int nclosers;
 };
 typedef void (*aws_timer_cb)(lua_State *L, aws_loop *lp, void *ud);
 typedef void (*aws_io_cb)(lua_State *L, aws_loop *lp, int fd, uint32_t events, void *ud);
@@ -44,6 +47,13 @@ typedef void (*aws_io_cb)(lua_State *L, aws_loop *lp, int fd, uint32_t events, v
 void aws_open_loop(lua_State *L);
 void aws_open_promise(lua_State *L);
 void aws_open_signer(lua_State *L);
+void aws_open_json(lua_State *L);
+void aws_open_xml(lua_State *L);
+void aws_open_process(lua_State *L);
+void aws_open_http(lua_State *L);
+void aws_open_model(lua_State *L);
+void aws_open_protocol(lua_State *L);
+void aws_open_validate(lua_State *L);
 
 /* ---- loop.c ---- */
 aws_loop *aws_loop_of(lua_State *L);
@@ -64,7 +74,8 @@ void aws_report_error(lua_State *L, aws_loop *lp, int idx, const char *what);
 void aws_report_rejection(lua_State *L, aws_loop *lp, int reason, int promise);
 /* Hook run by each loop turn after I/O and timers (the HTTP engine collects finished transfers). */
 void aws_loop_set_after_io(aws_loop *lp, void (*fn)(lua_State *L, aws_loop *lp, void *ud), void *ud);
-void aws_loop_set_closer(aws_loop *lp, void (*fn)(lua_State *L, aws_loop *lp, void *ud), void *ud);
+/* Run in order when the state closes, after the drain: each subsystem frees what it owns. */
+void aws_loop_add_closer(aws_loop *lp, void (*fn)(lua_State *L, aws_loop *lp, void *ud), void *ud);
 
 /* ---- promise.c ---- */
 enum { AWS_JOB_FULFILLED = 1, AWS_JOB_REJECTED, AWS_JOB_THENABLE, AWS_JOB_CALL };

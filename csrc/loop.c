@@ -382,10 +382,10 @@ void aws_loop_set_after_io(aws_loop *lp, void (*fn)(lua_State *, aws_loop *, voi
     lp->after_io_ud = ud;
 }
 
-void aws_loop_set_closer(aws_loop *lp, void (*fn)(lua_State *, aws_loop *, void *), void *ud)
+void aws_loop_add_closer(aws_loop *lp, void (*fn)(lua_State *, aws_loop *, void *), void *ud)
 {
-    lp->closer = fn;
-    lp->closer_ud = ud;
+    if (lp->nclosers < (int)(sizeof lp->closers / sizeof lp->closers[0]))
+        lp->closers[lp->nclosers++] = (struct aws_closer){fn, ud};
 }
 
 /* ---------------------------------------------------------------- turns */
@@ -560,6 +560,63 @@ static int l_delay(lua_State *L)
     return 1;
 }
 
+/* timer(ms, fn) -> handle with :cancel(). The handle is a userdata holding the C timer while it
+ * is pending; the registry ref keeps fn and the handle alive until it fires or is cancelled. */
+#define TIMER_MT "awspromise.Timer"
+
+typedef struct lua_timer {
+    aws_timer *timer;
+    int ref;
+} lua_timer;
+
+static void fire_lua_timer(lua_State *L, aws_loop *lp, void *ud)
+{
+    lua_timer *lt = ud;
+    lt->timer = NULL;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lt->ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, lt->ref);
+    lt->ref = LUA_NOREF;
+    lua_getiuservalue(L, -1, 1);
+    lua_remove(L, -2);
+    aws_gate_call(L, lp, 0, 0, "timer callback");
+}
+
+static int l_timer(lua_State *L)
+{
+    aws_loop *lp = upvalue_loop(L);
+    lua_Number ms = luaL_checknumber(L, 1);
+    if (!(ms >= 0))
+        return luaL_argerror(L, 1, "timer: milliseconds must be a number >= 0");
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_timer *lt = lua_newuserdatauv(L, sizeof *lt, 1);
+    lt->timer = NULL;
+    lt->ref = LUA_NOREF;
+    luaL_setmetatable(L, TIMER_MT);
+    lua_pushvalue(L, 2);
+    lua_setiuservalue(L, -2, 1);
+    lt->timer = aws_timer_start(lp, (double)ms, fire_lua_timer, lt);
+    if (!lt->timer)
+        return luaL_error(L, "timer: out of memory");
+    lua_pushvalue(L, -1);
+    lt->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 1;
+}
+
+static int l_timer_cancel(lua_State *L)
+{
+    lua_timer *lt = luaL_checkudata(L, 1, TIMER_MT);
+    if (!lt->timer) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    aws_timer_cancel(aws_loop_of(L), lt->timer);
+    lt->timer = NULL;
+    luaL_unref(L, LUA_REGISTRYINDEX, lt->ref);
+    lt->ref = LUA_NOREF;
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int l_set_config(lua_State *L)
 {
     aws_loop *lp = upvalue_loop(L);
@@ -617,8 +674,8 @@ static int loop_gc(lua_State *L)
         if (!alive)
             break;
     }
-    if (lp->closer)
-        lp->closer(L, lp, lp->closer_ud);
+    for (int i = 0; i < lp->nclosers; i++)
+        lp->closers[i].fn(L, lp, lp->closers[i].ud);
     free_loop(lp);
     return 0;
 }
@@ -656,11 +713,19 @@ void aws_open_loop(lua_State *L)
 
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &loop_key);
+    if (luaL_newmetatable(L, TIMER_MT)) {
+        lua_newtable(L);
+        lua_pushcfunction(L, l_timer_cancel);
+        lua_setfield(L, -2, "cancel");
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
 
     static const luaL_Reg functions[] = {
         {"step", l_step},       {"run", l_run},         {"fd", l_fd},
         {"timeout", l_timeout}, {"alive", l_alive},     {"in_step", l_in_step},
         {"wait", l_wait},       {"delay", l_delay},     {"set_config", l_set_config},
+        {"timer", l_timer},
         {NULL, NULL},
     };
     /* stack: module, loop */

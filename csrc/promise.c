@@ -472,6 +472,30 @@ static int l_reject(lua_State *L)
     return 1;
 }
 
+/* pending() and settle(p, ok, v): a deferred without the executor's closures, for the request
+ * layer that settles one promise per request from its own continuations. */
+static int l_pending(lua_State *L)
+{
+    aws_promise_new(L, lua_touserdata(L, lua_upvalueindex(1)));
+    return 1;
+}
+
+static int l_settle(lua_State *L)
+{
+    promise *p = check_promise(L, 1);
+    lua_settop(L, 3);
+    if (p->state != PENDING || p->locked) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    if (lua_toboolean(L, 2))
+        resolve_now(L, 1, 3);
+    else
+        settle(L, 1, REJECTED, 3);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int l_is_promise(lua_State *L)
 {
     lua_pushboolean(L, aws_promise_test(L, 1));
@@ -515,6 +539,8 @@ void aws_open_promise(lua_State *L)
         {"resolve", l_resolve},
         {"reject", l_reject},
         {"is_promise", l_is_promise},
+        {"pending", l_pending},
+        {"settle", l_settle},
         {"mark_handled", l_mark_handled},
         {NULL, NULL},
     };

@@ -1,10 +1,10 @@
 /* AWS SigV4 signing. See sigv4.h for the contract; comments here explain the choices. */
 #include "sigv4.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -78,10 +78,21 @@ static void hex32(const unsigned char d[32], char out[65])
     out[64] = '\0';
 }
 
+/* Appends NUL-terminated pieces up to a NULL; strbuf's sticky `failed` is checked once. */
+static int cat(strbuf *b, ...)
+{
+    va_list ap;
+    va_start(ap, b);
+    for (const char *piece; (piece = va_arg(ap, const char *)) != NULL;)
+        sb_puts(b, piece);
+    va_end(ap);
+    return !b->failed;
+}
+
 /* HMAC-SHA256 built on the reused digest context: OpenSSL 3's one-shot HMAC() fetches and
  * allocates on every call, which dominated the profile. The key may come in two parts so that
  * "AWS4" + secret needs no concatenation buffer. */
-static int hmac2(sigv4_signer *s, const void *k1, size_t k1len, const void *k2, size_t k2len,
+static int hmac(sigv4_signer *s, const void *k1, size_t k1len, const void *k2, size_t k2len,
                  const void *msg, size_t mlen, unsigned char out[32])
 {
     unsigned char pad[64], inner[32];
@@ -106,12 +117,6 @@ static int hmac2(sigv4_signer *s, const void *k1, size_t k1len, const void *k2, 
 done:
     OPENSSL_cleanse(pad, sizeof pad);
     return ok;
-}
-
-static int hmac(sigv4_signer *s, const unsigned char *key, size_t klen, const void *msg,
-                size_t mlen, unsigned char out[32])
-{
-    return hmac2(s, key, klen, NULL, 0, msg, mlen, out);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -152,13 +157,9 @@ void sigv4_signer_free(sigv4_signer *s)
 
 const char *sigv4_strerror(int code)
 {
-    switch (code) {
-    case SIGV4_OK: return "ok";
-    case SIGV4_ENOMEM: return "out of memory";
-    case SIGV4_EINVAL: return "invalid argument";
-    case SIGV4_ECRYPTO: return "libcrypto failure";
-    default: return "unknown error";
-    }
+    static const char *const msg[] = {"ok", "out of memory", "invalid argument",
+                                      "libcrypto failure"};
+    return code >= 0 && code <= SIGV4_ECRYPTO ? msg[code] : "unknown error";
 }
 
 void sigv4_cache_stats(const sigv4_signer *s, unsigned long *hits, unsigned long *misses)
@@ -169,19 +170,8 @@ void sigv4_cache_stats(const sigv4_signer *s, unsigned long *hits, unsigned long
 
 /* ---------------------------------------------------------------- time */
 
-/* Civil-calendar conversions done by hand so that parsing needs neither timegm (not in C11)
- * nor the TZ environment. Days are counted from 1970-01-01 in the proleptic Gregorian calendar,
- * using eras of 400 years (146097 days) starting on March 1st so leap days come last. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
+/* Civil-calendar conversion by hand (days since 1970-01-01, proleptic Gregorian, 400-year eras
+ * starting on March 1st so leap days come last): gmtime_r is not C11 and may consult TZ. */
 int sigv4_format_time(int64_t t, char out[17])
 {
     int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
@@ -208,58 +198,16 @@ int sigv4_format_time(int64_t t, char out[17])
     return 1;
 }
 
-static int digits_at(const char *p, int n, int *val)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return 0;
-        v = v * 10 + (p[i] - '0');
-    }
-    *val = v;
-    return 1;
-}
-
-int sigv4_parse_time(const char *s, size_t len, int64_t *t)
-{
-    /* positions of Y M D h m s in the compact and the extended ISO 8601 forms */
-    static const int compact[] = {0, 4, 6, 9, 11, 13}, extended[] = {0, 5, 8, 11, 14, 17};
-    const int *at;
-    if (len == 16 && s[8] == 'T' && s[15] == 'Z')
-        at = compact;
-    else if (len == 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
-             s[16] == ':' && s[19] == 'Z')
-        at = extended;
-    else
-        return 0;
-    int f[6];
-    for (int i = 0; i < 6; i++)
-        if (!digits_at(s + at[i], i == 0 ? 4 : 2, &f[i]))
-            return 0;
-    if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60)
-        return 0;
-    *t = days_from_civil(f[0], f[1], f[2]) * 86400 + f[3] * 3600 + f[4] * 60 + f[5];
-    return 1;
-}
-
 /* ---------------------------------------------------------------- encoding */
 
 static const char HEXU[] = "0123456789ABCDEF";
 
-/* 1 for A-Za-z0-9-._~, the only bytes SigV4 leaves unescaped. */
-static const unsigned char UNRESERVED[256] = {
-    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1,
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
-    ['8'] = 1, ['9'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
-    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
-    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1, ['Z'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
-    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
-    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-    ['y'] = 1, ['z'] = 1,
-};
+/* A-Za-z0-9-._~: the only bytes SigV4 leaves unescaped. */
+static int unreserved(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~';
+}
 
 static int hexval(unsigned char c)
 {
@@ -283,7 +231,9 @@ static int is_escape(const char *p, size_t i, size_t len)
  * keep_slash. Reserves the worst case once so the loop writes without bounds checks. */
 static int encode(strbuf *dst, const char *src, size_t len, int mode, int keep_slash)
 {
-    if (!sb_reserve(dst, 3 * len))
+    if (len > SIZE_MAX / 4)
+        dst->failed = 1;
+    if (dst->failed || !sb_reserve(dst, 3 * len))
         return 0;
     char *o = dst->data + dst->len;
     for (size_t i = 0; i < len; i++) {
@@ -299,7 +249,7 @@ static int encode(strbuf *dst, const char *src, size_t len, int mode, int keep_s
             }
             c = (unsigned char)v;
         }
-        if (UNRESERVED[c] || (c == '/' && keep_slash)) {
+        if (unreserved(c) || (c == '/' && keep_slash)) {
             *o++ = (char)c;
         } else {
             *o++ = '%';
@@ -629,9 +579,10 @@ int sigv4_signing_key(sigv4_signer *s, const char *secret, size_t secret_len, co
     }
     s->misses++;
     unsigned char a[32], b[32];
-    int ok = hmac2(s, "AWS4", 4, secret, secret_len, date8, 8, a) &&
-             hmac(s, a, 32, region, rlen, b) && hmac(s, b, 32, service, svlen, a) &&
-             hmac(s, a, 32, "aws4_request", 12, key);
+    int ok = hmac(s, "AWS4", 4, secret, secret_len, date8, 8, a) &&
+             hmac(s, a, 32, NULL, 0, region, rlen, b) &&
+             hmac(s, b, 32, NULL, 0, service, svlen, a) &&
+             hmac(s, a, 32, NULL, 0, "aws4_request", 12, key);
     OPENSSL_cleanse(a, sizeof a);
     OPENSSL_cleanse(b, sizeof b);
     if (!ok)
@@ -653,15 +604,9 @@ int sigv4_signing_key(sigv4_signer *s, const char *secret, size_t secret_len, co
 
 static int build_scope(sigv4_signer *s, const char *date, const char *region, const char *service)
 {
-    strbuf *b = &s->scope;
-    sb_reset(b);
-    sb_append(b, date, 8);
-    sb_putc(b, '/');
-    sb_puts(b, region);
-    sb_putc(b, '/');
-    sb_puts(b, service);
-    sb_puts(b, "/aws4_request");
-    return !b->failed;
+    sb_reset(&s->scope);
+    sb_append(&s->scope, date, 8);
+    return cat(&s->scope, "/", region, "/", service, "/aws4_request", NULL);
 }
 
 static size_t secret_length(const sigv4_params *p)
@@ -675,7 +620,7 @@ static int sign_with_params(sigv4_signer *s, const sigv4_params *p, const char *
     unsigned char key[32], mac[32];
     int rc = sigv4_signing_key(s, p->secret_access_key, secret_length(p), date8, p->region,
                                p->service, key);
-    if (rc == SIGV4_OK && !hmac(s, key, 32, msg, len, mac))
+    if (rc == SIGV4_OK && !hmac(s, key, 32, NULL, 0, msg, len, mac))
         rc = SIGV4_ECRYPTO;
     OPENSSL_cleanse(key, sizeof key);
     if (rc == SIGV4_OK)
@@ -705,10 +650,7 @@ static int query_auth_pairs(sigv4_signer *s, size_t *n, const sigv4_params *p, c
     int len = snprintf(num, sizeof num, "%ld", p->expires);
     strbuf *t = &s->tmp;
     sb_reset(t);
-    sb_puts(t, p->access_key_id);
-    sb_putc(t, '/');
-    sb_append(t, s->scope.data, s->scope.len);
-    if (t->failed)
+    if (!cat(t, p->access_key_id, "/", s->scope.data, NULL))
         return 0;
     if (!push_pair(s, n, "X-Amz-Algorithm", 15, SIGV4_ALGORITHM, 16, 0) ||
         !push_pair(s, n, "X-Amz-Credential", 16, t->data, t->len, 0) ||
@@ -722,15 +664,15 @@ static int query_auth_pairs(sigv4_signer *s, size_t *n, const sigv4_params *p, c
     return 1;
 }
 
-static int prepare(sigv4_signer *s, const sigv4_request *req, const sigv4_params *p,
-                   sigv4_result *out)
+int sigv4_canonical_request(sigv4_signer *s, const sigv4_request *req, const sigv4_params *p,
+                            sigv4_result *out)
 {
     int presign = p->expires > 0;
     if (!req->method || !p->region || !p->service || (presign && !p->access_key_id) ||
         (req->n_headers && !req->headers) || (req->path_len && !req->path) ||
         (req->query_len && !req->query) || (req->body_len && !req->body))
         return SIGV4_EINVAL;
-    char *date = out->amz_date;
+    char date[17];
     if (!sigv4_format_time(p->time, date))
         return SIGV4_EINVAL;
     if (!build_scope(s, date, p->region, p->service))
@@ -776,42 +718,21 @@ static int prepare(sigv4_signer *s, const sigv4_request *req, const sigv4_params
 
     strbuf *cr = &s->cr;
     sb_reset(cr);
-    sb_puts(cr, req->method);
-    sb_putc(cr, '\n');
-    if (!canonical_uri(s, cr, req->path, req->path_len, p->flags))
-        return SIGV4_ENOMEM;
-    sb_putc(cr, '\n');
-    sb_append(cr, s->cquery.data, s->cquery.len);
-    sb_putc(cr, '\n');
-    sb_append(cr, s->hdr.data, s->hdr.len);
-    sb_putc(cr, '\n');
-    sb_append(cr, s->sh.data, s->sh.len);
-    sb_putc(cr, '\n');
-    sb_puts(cr, ph);
-    if (cr->failed)
+    cat(cr, req->method, "\n", NULL);
+    if (!canonical_uri(s, cr, req->path, req->path_len, p->flags) ||
+        !cat(cr, "\n", s->cquery.data, "\n", s->hdr.data, "\n", s->sh.data, "\n", ph, NULL))
         return SIGV4_ENOMEM;
 
-    memset(out->add, 0, sizeof out->add);
-    out->n_add = 0;
+    memset(out, 0, sizeof *out);
+    memcpy(out->amz_date, date, sizeof date);
     out->canonical_request = cr->data;
     out->canonical_request_len = cr->len;
-    out->string_to_sign = NULL;
-    out->string_to_sign_len = 0;
     out->signed_headers = s->sh.data;
     out->scope = s->scope.data;
     out->payload_hash = ph;
-    out->signature[0] = '\0';
-    out->auth_query = NULL;
-    out->auth_query_len = 0;
     out->canonical_query = s->cquery.data;
     out->canonical_query_len = s->cquery.len;
     return SIGV4_OK;
-}
-
-int sigv4_canonical_request(sigv4_signer *s, const sigv4_request *req, const sigv4_params *p,
-                            sigv4_result *out)
-{
-    return prepare(s, req, p, out);
 }
 
 int sigv4_string_to_sign(sigv4_signer *s, const char *amz_date, const char *scope,
@@ -823,13 +744,14 @@ int sigv4_string_to_sign(sigv4_signer *s, const char *amz_date, const char *scop
     if (!sha256_parts(s, canonical_request, len, NULL, 0, d))
         return SIGV4_ECRYPTO;
     sb_reset(dst);
-    sb_puts(dst, SIGV4_ALGORITHM "\n");
-    sb_puts(dst, amz_date);
-    sb_putc(dst, '\n');
-    sb_puts(dst, scope);
-    sb_putc(dst, '\n');
-    sb_hex(dst, d, 32);
-    return dst->failed ? SIGV4_ENOMEM : SIGV4_OK;
+    cat(dst, SIGV4_ALGORITHM "\n", amz_date, "\n", scope, "\n", NULL);
+    return sb_hex(dst, d, 32) ? SIGV4_OK : SIGV4_ENOMEM;
+}
+
+static void put_param(strbuf *q, const char *prefix, const char *raw, size_t len)
+{
+    sb_puts(q, prefix);
+    encode(q, raw, len, 0, 0);
 }
 
 static void add_header(sigv4_result *out, const char *name, const char *val, size_t vlen)
@@ -846,7 +768,7 @@ int sigv4_sign(sigv4_signer *s, const sigv4_request *req, const sigv4_params *p,
 {
     if (!p->access_key_id || !p->secret_access_key)
         return SIGV4_EINVAL;
-    int rc = prepare(s, req, p, out);
+    int rc = sigv4_canonical_request(s, req, p, out);
     if (rc == SIGV4_OK)
         rc = sigv4_string_to_sign(s, out->amz_date, s->scope.data, s->cr.data, s->cr.len,
                                   &s->sts);
@@ -861,15 +783,8 @@ int sigv4_sign(sigv4_signer *s, const sigv4_request *req, const sigv4_params *p,
     if (p->expires <= 0) {
         strbuf *a = &s->auth;
         sb_reset(a);
-        sb_puts(a, SIGV4_ALGORITHM " Credential=");
-        sb_puts(a, p->access_key_id);
-        sb_putc(a, '/');
-        sb_append(a, s->scope.data, s->scope.len);
-        sb_puts(a, ", SignedHeaders=");
-        sb_append(a, s->sh.data, s->sh.len);
-        sb_puts(a, ", Signature=");
-        sb_append(a, out->signature, 64);
-        if (a->failed)
+        if (!cat(a, SIGV4_ALGORITHM " Credential=", p->access_key_id, "/", s->scope.data,
+                 ", SignedHeaders=", s->sh.data, ", Signature=", out->signature, NULL))
             return SIGV4_ENOMEM;
         if (has_token(p))
             add_header(out, "X-Amz-Security-Token", p->session_token, strlen(p->session_token));
@@ -882,26 +797,20 @@ int sigv4_sign(sigv4_signer *s, const sigv4_request *req, const sigv4_params *p,
     }
 
     char num[24];
-    int nlen = snprintf(num, sizeof num, "%ld", p->expires);
-    strbuf *q = &s->aq;
+    snprintf(num, sizeof num, "%ld", p->expires);
+    strbuf *q = &s->aq, *t = &s->tmp;
     sb_reset(q);
-    sb_puts(q, "X-Amz-Algorithm=" SIGV4_ALGORITHM "&X-Amz-Credential=");
-    encode(q, p->access_key_id, strlen(p->access_key_id), 0, 0);
-    encode(q, "/", 1, 0, 0);
-    encode(q, s->scope.data, s->scope.len, 0, 0);
-    sb_puts(q, "&X-Amz-Date=");
-    sb_append(q, out->amz_date, 16);
-    sb_puts(q, "&X-Amz-SignedHeaders=");
-    encode(q, s->sh.data, s->sh.len, 0, 0);
-    sb_puts(q, "&X-Amz-Expires=");
-    sb_append(q, num, (size_t)nlen);
-    if (has_token(p)) {
-        sb_puts(q, "&X-Amz-Security-Token=");
-        encode(q, p->session_token, strlen(p->session_token), 0, 0);
-    }
-    sb_puts(q, "&X-Amz-Signature=");
-    sb_append(q, out->signature, 64);
-    if (q->failed)
+    sb_reset(t);
+    cat(t, p->access_key_id, "/", s->scope.data, NULL);
+    sb_puts(q, "X-Amz-Algorithm=" SIGV4_ALGORITHM);
+    put_param(q, "&X-Amz-Credential=", t->data, t->len);
+    put_param(q, "&X-Amz-Date=", out->amz_date, 16);
+    put_param(q, "&X-Amz-SignedHeaders=", s->sh.data, s->sh.len);
+    put_param(q, "&X-Amz-Expires=", num, strlen(num));
+    if (has_token(p))
+        put_param(q, "&X-Amz-Security-Token=", p->session_token, strlen(p->session_token));
+    put_param(q, "&X-Amz-Signature=", out->signature, 64);
+    if (q->failed || t->failed)
         return SIGV4_ENOMEM;
     out->auth_query = q->data;
     out->auth_query_len = q->len;
@@ -922,20 +831,9 @@ static int chained_signature(sigv4_signer *s, const sigv4_params *p, const char 
         return SIGV4_ENOMEM;
     strbuf *t = &s->tmp;
     sb_reset(t);
-    sb_puts(t, algorithm);
-    sb_putc(t, '\n');
-    sb_append(t, date, 16);
-    sb_putc(t, '\n');
-    sb_append(t, s->scope.data, s->scope.len);
-    sb_putc(t, '\n');
-    sb_append(t, prev_sig, 64);
-    sb_putc(t, '\n');
-    if (extra) {
-        sb_puts(t, extra);
-        sb_putc(t, '\n');
-    }
-    sb_append(t, hash, 64);
-    if (t->failed)
+    cat(t, algorithm, "\n", date, "\n", s->scope.data, "\n", NULL);
+    sb_append(t, prev_sig, 64); /* not necessarily NUL-terminated */
+    if (!cat(t, "\n", extra ? extra : "", extra ? "\n" : "", hash, NULL))
         return SIGV4_ENOMEM;
     return sign_with_params(s, p, date, t->data, t->len, sig);
 }

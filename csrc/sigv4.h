@@ -3,7 +3,7 @@
  * directly on its hot path.
  *
  * A sigv4_signer owns reusable scratch buffers, a SHA-256 context and a small cache of derived
- * signing keys, so a steady stream of signings does no allocation after warm-up. It is not
+ * signing keys, so a steady stream of signings reuses memory instead of allocating. It is not
  * thread-safe: use one per thread (or per event loop). Every string a sigv4_result points to
  * lives inside the signer and stays valid until the next call on the same signer. */
 #ifndef AWSPROMISE_SIGV4_H
@@ -146,8 +146,8 @@ int sigv4_chunk_signature(sigv4_signer *s, const sigv4_params *p, const char pre
                           const void *chunk, size_t chunk_len, char sig[65]);
 
 /* The trailer signature that follows the final chunk (STREAMING-...-PAYLOAD-TRAILER): the
- * trailing headers are canonicalized as "name:value\n" each, lower-case names, in the given
- * order. */
+ * trailing headers are canonicalized like request headers ("name:value\n" each, lower-case
+ * names, folded values, sorted by name) and hashed. */
 int sigv4_trailer_signature(sigv4_signer *s, const sigv4_params *p, const char prev_sig[64],
                             const sigv4_header *trailers, size_t n, char sig[65]);
 
@@ -156,8 +156,6 @@ void sigv4_cache_stats(const sigv4_signer *s, unsigned long *hits, unsigned long
 
 /* Formats epoch seconds as "YYYYMMDDTHHMMSSZ"; returns 0 if the year is outside 0..9999. */
 int sigv4_format_time(int64_t t, char out[17]);
-/* Parses "YYYYMMDDTHHMMSSZ" or "YYYY-MM-DDTHH:MM:SSZ"; returns 0 on malformed input. */
-int sigv4_parse_time(const char *s, size_t len, int64_t *t);
 
 /* Percent-encodes bytes outside A-Za-z0-9-._~ (keeping '/' when keep_slash) with upper-case
  * hex: the form of a raw S3 key or path segment on the wire. */

@@ -18,4 +18,37 @@ AWS.util = {delay = core.delay}
 AWS.config = require("awspromise.config").new()
 core.set_config(AWS.config)
 
-return AWS
+AWS.Request = require "awspromise.request"
+
+local Service = require "awspromise.service"
+
+-- AWS.Service{apiConfig = model, ...}: a client for any model.
+AWS.Service = setmetatable({new = function(options) return Service.new(AWS.config, options) end},
+  {__call = function(_, options) return Service.new(AWS.config, options) end})
+
+-- AWS.S3, AWS.EC2, ...: one constructor per class name of the shipped models, made on first use
+-- so that `require` reads no model files.
+local classes
+local function class_named(name)
+  if not classes then
+    classes = {}
+    local ok, models = pcall(require, "awspromise.models")
+    if ok then
+      for id, info in pairs(models.services()) do
+        if type(info) == "table" and info.name then classes[info.name] = {id = id, name = info.name} end
+      end
+    end
+  end
+  local class = classes[name]
+  if not class then return nil end
+  local function construct(options) return Service.new(AWS.config, options, class) end
+  return setmetatable({new = construct, serviceIdentifier = class.id},
+    {__call = function(_, options) return construct(options) end})
+end
+
+return setmetatable(AWS, {__index = function(t, name)
+  if type(name) ~= "string" then return nil end
+  local ctor = class_named(name)
+  if ctor then rawset(t, name, ctor) end
+  return ctor
+end})

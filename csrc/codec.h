@@ -1,0 +1,27 @@
+/* Encodings every protocol shares: timestamps, base64, UUIDs. */
+#ifndef AWSPROMISE_CODEC_H
+#define AWSPROMISE_CODEC_H
+
+#include <stddef.h>
+
+#include "strbuf.h"
+
+/* Parses ISO 8601 (2014-04-29T18:30:38Z, fractions, +hh:mm offsets, a space for T, a date
+ * alone), an HTTP date (Tue, 29 Apr 2014 18:30:38 GMT) or epoch seconds ("1398796238.5").
+ * Returns 1 and the epoch seconds in *out, or 0 when the text is none of these. */
+int aws_time_parse(const char *s, size_t len, double *out);
+/* 2014-04-29T18:30:38Z; with .sss when t has a fractional part (millisecond precision). */
+int aws_time_iso8601(strbuf *sb, double t);
+/* Tue, 29 Apr 2014 18:30:38 GMT (whole seconds). */
+int aws_time_http(strbuf *sb, double t);
+/* Epoch seconds: an integer when whole, else up to millisecond precision without trailing 0s. */
+int aws_time_epoch(strbuf *sb, double t);
+
+int aws_base64_encode(strbuf *sb, const void *bytes, size_t n);
+/* Returns 0 when the text is not base64 (white space is ignored). */
+int aws_base64_decode(strbuf *sb, const char *text, size_t len);
+
+/* A random version 4 UUID, lower-case, 36 characters and a NUL. Returns 0 if no randomness. */
+int aws_uuid4(char out[37]);
+
+#endif

@@ -1,0 +1,871 @@
+/* The HTTP engine: libcurl's multi interface driven by the loop's epoll set and timer heap.
+ *
+ * core.http(opts) starts one attempt and returns (promise, handle). The promise fulfils with
+ * {statusCode, headers, body} for any HTTP status and rejects only on transport failure
+ * (NetworkingError, TimeoutError, UnknownEndpoint, RequestAbortedError): interpreting a status
+ * is the protocol layer's business, retrying is the request layer's. When opts.sign is given the
+ * request is SigV4-signed here, right before it is queued, so that every attempt is signed anew.
+ *
+ * A transfer is a userdata (no finalizer: the loop driver owns every cleanup) anchored in the
+ * registry while curl works on it. Nothing here calls into Lua from inside a libcurl callback:
+ * the callbacks fill C buffers and flags, and the loop's after-I/O hook settles promises once
+ * curl has returned. */
+#include "awspromise.h"
+#include "sigv4.h"
+#include "strbuf.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#define TRANSFER_MT "awspromise.Transfer"
+#define USER_AGENT "awspromise/0.1.0 lua/5.4"
+#define MAX_POOLED_HANDLES 256
+#define INLINE_HEADERS 24
+
+enum { UV_PROMISE = 1, UV_BODY, UV_ON_UPLOAD, UV_ON_DOWNLOAD, UV_TRANSFER_COUNT = UV_ON_DOWNLOAD };
+
+typedef struct transfer transfer;
+
+typedef struct http_engine {
+    aws_loop *lp;
+    CURLM *multi;
+    aws_timer *timer;
+    sigv4_signer *signer;
+    CURL *pool[MAX_POOLED_HANDLES];
+    int npool;
+    int running;
+    long max_sockets;
+    transfer *active;       /* doubly linked: what the closer must release */
+    transfer *progressed;   /* singly linked: transfers whose progress callbacks are due */
+    strbuf scratch;
+} http_engine;
+
+struct transfer {
+    http_engine *h;
+    CURL *easy;
+    struct curl_slist *headers;
+    strbuf body;
+    strbuf head;             /* the raw header block of the last response (after any 100) */
+    transfer *prev, *next;
+    transfer *progress_next;
+    int ref;                 /* registry anchor while active */
+    int active;
+    int progress_queued;
+    curl_off_t up_now, up_total, down_now, down_total;
+    curl_off_t up_told, down_told;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static const char engine_key = 'H';
+
+/* ---------------------------------------------------------------- libcurl callbacks (no Lua) */
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    transfer *t = ud;
+    size_t len = size * n;
+    return sb_append(&t->body, data, len) ? len : 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+    transfer *t = ud;
+    size_t len = size * n;
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
+        sb_reset(&t->head);
+    return sb_append(&t->head, data, len) ? len : 0;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    transfer *t = ud;
+    t->down_total = dltotal;
+    t->down_now = dlnow;
+    t->up_total = ultotal;
+    t->up_now = ulnow;
+    if (!t->progress_queued && (dlnow != t->down_told || ulnow != t->up_told)) {
+        t->progress_queued = 1;
+        t->progress_next = t->h->progressed;
+        t->h->progressed = t;
+    }
+    return 0;
+}
+
+static void on_io(lua_State *L, aws_loop *lp, int fd, uint32_t events, void *ud)
+{
+    (void)L;
+    (void)lp;
+    http_engine *h = ud;
+    int flags = 0;
+    if (events & EPOLLIN)
+        flags |= CURL_CSELECT_IN;
+    if (events & EPOLLOUT)
+        flags |= CURL_CSELECT_OUT;
+    if (events & (EPOLLERR | EPOLLHUP))
+        flags |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(h->multi, fd, flags, &h->running);
+}
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    (void)socketp;
+    http_engine *h = userp;
+    if (what == CURL_POLL_REMOVE) {
+        aws_io_unwatch(h->lp, fd);
+        return 0;
+    }
+    uint32_t events = 0;
+    if (what & CURL_POLL_IN)
+        events |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        events |= EPOLLOUT;
+    return aws_io_watch(h->lp, fd, events, on_io, h) ? 0 : -1;
+}
+
+static void on_timer_due(lua_State *L, aws_loop *lp, void *ud)
+{
+    (void)L;
+    (void)lp;
+    http_engine *h = ud;
+    h->timer = NULL;
+    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &h->running);
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    http_engine *h = userp;
+    if (h->timer) {
+        aws_timer_cancel(h->lp, h->timer);
+        h->timer = NULL;
+    }
+    if (timeout_ms < 0)
+        return 0;
+    h->timer = aws_timer_start(h->lp, (double)timeout_ms, on_timer_due, h);
+    return h->timer ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- transfers */
+
+static http_engine *engine_of(lua_State *L)
+{
+    return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+static CURL *take_handle(http_engine *h)
+{
+    if (h->npool > 0)
+        return h->pool[--h->npool];
+    return curl_easy_init();
+}
+
+static void return_handle(http_engine *h, CURL *easy)
+{
+    curl_easy_reset(easy);
+    if (h->npool < MAX_POOLED_HANDLES)
+        h->pool[h->npool++] = easy;
+    else
+        curl_easy_cleanup(easy);
+}
+
+static void unlink_active(http_engine *h, transfer *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        h->active = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+}
+
+/* Releases everything C owns; the userdata itself stays for Lua's collector. */
+static void release(lua_State *L, transfer *t)
+{
+    http_engine *h = t->h;
+    if (t->easy) {
+        curl_multi_remove_handle(h->multi, t->easy);
+        return_handle(h, t->easy);
+        t->easy = NULL;
+    }
+    curl_slist_free_all(t->headers);
+    t->headers = NULL;
+    sb_free(&t->body);
+    sb_free(&t->head);
+    if (t->progress_queued) {
+        transfer **link = &h->progressed;
+        while (*link && *link != t)
+            link = &(*link)->progress_next;
+        if (*link)
+            *link = t->progress_next;
+        t->progress_queued = 0;
+    }
+    if (t->active) {
+        t->active = 0;
+        unlink_active(h, t);
+        aws_loop_hold(h->lp, -1);
+        if (L)
+            luaL_unref(L, LUA_REGISTRYINDEX, t->ref);
+        t->ref = LUA_NOREF;
+    }
+}
+
+static void push_transport_error(lua_State *L, const char *code, const char *message, int retryable)
+{
+    aws_push_error(L, code, message);
+    lua_pushboolean(L, retryable);
+    lua_setfield(L, -2, "retryable");
+}
+
+static void push_curl_error(lua_State *L, transfer *t, CURLcode rc)
+{
+    const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        push_transport_error(L, "TimeoutError", detail, 1);
+        break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        push_transport_error(L, "UnknownEndpoint", detail, 1);
+        break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        /* A certificate or URL does not fix itself between attempts. */
+        push_transport_error(L, "NetworkingError", detail, 0);
+        break;
+    case CURLE_WRITE_ERROR:
+    case CURLE_OUT_OF_MEMORY:
+        push_transport_error(L, "NetworkingError", "out of memory while receiving the response", 0);
+        break;
+    default:
+        push_transport_error(L, "NetworkingError", detail, 1);
+        break;
+    }
+    lua_pushinteger(L, (lua_Integer)rc);
+    lua_setfield(L, -2, "curlCode");
+}
+
+/* Response headers as {lower-case name = value}; repeated headers are joined with ", ". */
+static void push_headers(lua_State *L, const strbuf *head)
+{
+    lua_createtable(L, 0, 8);
+    if (!head->data)
+        return;
+    const char *p = head->data, *end = head->data + head->len;
+    const char *eol = memchr(p, '\n', (size_t)(end - p)); /* skip the status line */
+    p = eol ? eol + 1 : end;
+    char name[128];
+    while (p < end) {
+        eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+        const char *colon = memchr(p, ':', (size_t)(line_end - p));
+        if (colon && colon > p && (size_t)(colon - p) < sizeof name) {
+            size_t nlen = (size_t)(colon - p);
+            for (size_t i = 0; i < nlen; i++)
+                name[i] = (char)tolower((unsigned char)p[i]);
+            const char *v = colon + 1, *vend = line_end;
+            while (v < vend && (*v == ' ' || *v == '\t'))
+                v++;
+            while (vend > v && (vend[-1] == '\r' || vend[-1] == ' ' || vend[-1] == '\t'))
+                vend--;
+            lua_pushlstring(L, name, nlen);
+            if (lua_rawget(L, -2) == LUA_TSTRING) {
+                lua_pushliteral(L, ", ");
+                lua_pushlstring(L, v, (size_t)(vend - v));
+                lua_concat(L, 3);
+            } else {
+                lua_pop(L, 1);
+                lua_pushlstring(L, v, (size_t)(vend - v));
+            }
+            lua_pushlstring(L, name, nlen);
+            lua_insert(L, -2);
+            lua_rawset(L, -3);
+        }
+        p = eol ? eol + 1 : end;
+    }
+}
+
+/* Settles a finished transfer's promise. The transfer userdata is at tidx. */
+static void finish(lua_State *L, transfer *t, int tidx, CURLcode rc)
+{
+    lua_getiuservalue(L, tidx, UV_PROMISE);
+    int pidx = lua_gettop(L);
+    if (rc == CURLE_OK) {
+        long status = 0;
+        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        lua_createtable(L, 0, 3);
+        lua_pushinteger(L, status);
+        lua_setfield(L, -2, "statusCode");
+        push_headers(L, &t->head);
+        lua_setfield(L, -2, "headers");
+        lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
+        lua_setfield(L, -2, "body");
+        release(L, t);
+        aws_promise_resolve(L, pidx, -1);
+    } else {
+        push_curl_error(L, t, rc);
+        release(L, t);
+        aws_promise_reject(L, pidx, -1);
+    }
+    lua_settop(L, pidx - 1);
+}
+
+static void report_progress(lua_State *L, http_engine *h)
+{
+    while (h->progressed) {
+        transfer *t = h->progressed;
+        h->progressed = t->progress_next;
+        t->progress_queued = 0;
+        if (!t->active)
+            continue;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+        if (t->up_now != t->up_told && lua_getiuservalue(L, -1, UV_ON_UPLOAD) != LUA_TNIL) {
+            lua_pushinteger(L, (lua_Integer)t->up_now);
+            lua_pushinteger(L, (lua_Integer)t->up_total);
+            aws_jobs_push(L, h->lp, AWS_JOB_CALL, -3, -2, -1);
+            lua_pop(L, 2);
+        }
+        lua_pop(L, 1);
+        if (t->down_now != t->down_told && lua_getiuservalue(L, -1, UV_ON_DOWNLOAD) != LUA_TNIL) {
+            lua_pushinteger(L, (lua_Integer)t->down_now);
+            lua_pushinteger(L, (lua_Integer)t->down_total);
+            aws_jobs_push(L, h->lp, AWS_JOB_CALL, -3, -2, -1);
+            lua_pop(L, 2);
+        }
+        lua_pop(L, 2);
+        t->up_told = t->up_now;
+        t->down_told = t->down_now;
+    }
+}
+
+static void after_io(lua_State *L, aws_loop *lp, void *ud)
+{
+    (void)lp;
+    http_engine *h = ud;
+    if (h->progressed)
+        report_progress(L, h);
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(h->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        transfer *t = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        CURLcode rc = msg->data.result;
+        if (!t || !t->active)
+            continue;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+        finish(L, t, lua_gettop(L), rc);
+        lua_pop(L, 1);
+    }
+}
+
+/* ---------------------------------------------------------------- building a request */
+
+typedef struct url_parts {
+    const char *host; size_t host_len;     /* authority without userinfo or a default port */
+    const char *path; size_t path_len;
+    const char *query; size_t query_len;
+} url_parts;
+
+static int split_url(const char *url, size_t len, url_parts *u)
+{
+    const char *end = url + len;
+    const char *sep = strstr(url, "://");
+    if (!sep)
+        return 0;
+    int https = (size_t)(sep - url) == 5 && strncmp(url, "https", 5) == 0;
+    const char *auth = sep + 3;
+    const char *auth_end = auth;
+    while (auth_end < end && *auth_end != '/' && *auth_end != '?' && *auth_end != '#')
+        auth_end++;
+    const char *at = memchr(auth, '@', (size_t)(auth_end - auth));
+    if (at)
+        auth = at + 1;
+    if (auth == auth_end)
+        return 0;
+    size_t host_len = (size_t)(auth_end - auth);
+    if ((https && host_len > 4 && memcmp(auth_end - 4, ":443", 4) == 0) ||
+        (!https && host_len > 3 && memcmp(auth_end - 3, ":80", 3) == 0))
+        host_len -= https ? 4 : 3;
+    u->host = auth;
+    u->host_len = host_len;
+    const char *q = memchr(auth_end, '?', (size_t)(end - auth_end));
+    const char *frag = memchr(auth_end, '#', (size_t)(end - auth_end));
+    const char *path_end = q ? q : (frag ? frag : end);
+    u->path = auth_end;
+    u->path_len = (size_t)(path_end - auth_end);
+    if (u->path_len == 0) {
+        u->path = "/";
+        u->path_len = 1;
+    }
+    u->query = q ? q + 1 : NULL;
+    u->query_len = q ? (size_t)((frag && frag > q ? frag : end) - (q + 1)) : 0;
+    return 1;
+}
+
+static int add_header_line(transfer *t, strbuf *sb, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    sb_reset(sb);
+    sb_append(sb, name, nlen);
+    if (vlen)
+        sb_append(sb, ": ", 2);
+    else
+        sb_append(sb, ";", 1); /* "Name;" sends an empty value; "Name:" would remove it */
+    sb_append(sb, value, vlen);
+    if (sb->failed)
+        return 0;
+    struct curl_slist *grown = curl_slist_append(t->headers, sb->data);
+    if (!grown)
+        return 0;
+    t->headers = grown;
+    return 1;
+}
+
+static int suppress_header(transfer *t, const char *line)
+{
+    struct curl_slist *grown = curl_slist_append(t->headers, line);
+    if (!grown)
+        return 0;
+    t->headers = grown;
+    return 1;
+}
+
+static const char *opt_string(lua_State *L, int idx, const char *field, size_t *len)
+{
+    lua_getfield(L, idx, field);
+    const char *s = NULL;
+    if (lua_type(L, -1) == LUA_TSTRING)
+        s = lua_tolstring(L, -1, len);
+    else if (!lua_isnil(L, -1))
+        luaL_error(L, "http: opts.%s must be a string, got %s", field, luaL_typename(L, -1));
+    lua_pop(L, 1); /* the string stays alive: the opts table still holds it */
+    return s;
+}
+
+static int opt_bool(lua_State *L, int idx, const char *field, int dflt)
+{
+    lua_getfield(L, idx, field);
+    int v = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static long opt_ms(lua_State *L, int idx, const char *field)
+{
+    lua_getfield(L, idx, field);
+    lua_Number v = lua_isnil(L, -1) ? 0 : luaL_checknumber(L, -1);
+    lua_pop(L, 1);
+    if (v < 0)
+        luaL_error(L, "http: opts.%s must be >= 0 (milliseconds)", field);
+    return (long)v;
+}
+
+typedef struct header_list {
+    sigv4_header inline_items[INLINE_HEADERS];
+    sigv4_header *items;
+    size_t n, cap;
+} header_list;
+
+static int header_push(header_list *hl, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    if (hl->n == hl->cap) {
+        size_t cap = hl->cap * 2;
+        sigv4_header *grown = malloc(cap * sizeof *grown);
+        if (!grown)
+            return 0;
+        memcpy(grown, hl->items, hl->n * sizeof *grown);
+        if (hl->items != hl->inline_items)
+            free(hl->items);
+        hl->items = grown;
+        hl->cap = cap;
+    }
+    hl->items[hl->n++] = (sigv4_header){name, nlen, value, vlen};
+    return 1;
+}
+
+static int has_header(const header_list *hl, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < hl->n; i++)
+        if (hl->items[i].name_len == len && strncasecmp(hl->items[i].name, name, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* l_http's stack: 1 opts, 2 a table anchoring header values converted from numbers, 3 transfer. */
+#define KEEPALIVE_SLOT 2
+
+/* Reads opts.headers into hl; every name and value is a string held by the opts table. Returns
+ * an error message or NULL. */
+static const char *collect_headers(lua_State *L, int opts, header_list *hl)
+{
+    if (lua_getfield(L, opts, "headers") == LUA_TNIL) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (!lua_istable(L, -1))
+        return "http: opts.headers must be a table of name = value";
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            return "http: header names must be strings";
+        if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+            return "http: header values must be strings or numbers";
+        size_t nlen, vlen;
+        const char *name = lua_tolstring(L, -2, &nlen);
+        lua_pushvalue(L, -1);
+        lua_replace(L, -2); /* a number is converted on this copy, never on the table's key */
+        const char *value = lua_tolstring(L, -1, &vlen);
+        if (strpbrk(name, "\r\n:") || memchr(value, '\r', vlen) || memchr(value, '\n', vlen)) {
+            lua_pushfstring(L, "http: header '%s' has a CR, LF or colon in its name or a CR or LF in its value", name);
+            return lua_tostring(L, -1);
+        }
+        if (lua_type(L, -1) == LUA_TNUMBER) {
+            /* The converted string must outlive this slot: keep it in the call's keep-alive table. */
+            if (lua_isnil(L, KEEPALIVE_SLOT)) {
+                lua_newtable(L);
+                lua_replace(L, KEEPALIVE_SLOT);
+            }
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, KEEPALIVE_SLOT, (lua_Integer)lua_rawlen(L, KEEPALIVE_SLOT) + 1);
+        }
+        if (!header_push(hl, name, nlen, value, vlen))
+            return "http: out of memory";
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return NULL;
+}
+
+/* Signs per opts.sign and appends the signer's headers. Returns an error message or NULL. */
+static const char *sign_request(lua_State *L, http_engine *h, transfer *t, const char *method,
+                                const url_parts *u, header_list *hl, const char *body, size_t body_len)
+{
+    int sign = lua_absindex(L, -1);
+    size_t n;
+    sigv4_params p;
+    memset(&p, 0, sizeof p);
+    p.access_key_id = opt_string(L, sign, "accessKeyId", &n);
+    p.secret_access_key = opt_string(L, sign, "secretAccessKey", &p.secret_len);
+    p.session_token = opt_string(L, sign, "sessionToken", &n);
+    p.region = opt_string(L, sign, "region", &n);
+    p.service = opt_string(L, sign, "service", &n);
+    if (!p.access_key_id || !p.secret_access_key)
+        return "http: opts.sign needs accessKeyId and secretAccessKey";
+    if (!p.region || !p.service)
+        return "http: opts.sign needs region and service";
+    int is_s3 = strcmp(p.service, "s3") == 0;
+    lua_getfield(L, sign, "time");
+    p.time = lua_isnil(L, -1) ? (int64_t)time(NULL) : (int64_t)luaL_checknumber(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, sign, "timeOffset");
+    p.time += (int64_t)luaL_optnumber(L, -1, 0);
+    lua_pop(L, 1);
+    if (opt_bool(L, sign, "doubleEncode", !is_s3))
+        p.flags |= SIGV4_DOUBLE_ENCODE;
+    if (opt_bool(L, sign, "normalize", !is_s3))
+        p.flags |= SIGV4_NORMALIZE;
+    if (opt_bool(L, sign, "signBody", is_s3))
+        p.flags |= SIGV4_SIGN_BODY;
+    sigv4_request req = {
+        .method = method,
+        .path = u->path, .path_len = u->path_len,
+        .query = u->query, .query_len = u->query_len,
+        .headers = hl->items, .n_headers = hl->n,
+        .body = body, .body_len = body_len,
+        .payload_hash = opt_string(L, sign, "payloadHash", &n),
+    };
+    if (!req.payload_hash && opt_bool(L, sign, "unsignedPayload", 0))
+        req.payload_hash = SIGV4_UNSIGNED_PAYLOAD;
+    sigv4_result out;
+    int rc = sigv4_sign(h->signer, &req, &p, &out);
+    if (rc != SIGV4_OK)
+        return sigv4_strerror(rc);
+    for (size_t i = 0; i < out.n_add; i++)
+        if (!add_header_line(t, &h->scratch, out.add[i].name, out.add[i].name_len, out.add[i].value, out.add[i].value_len))
+            return "http: out of memory";
+    return NULL;
+}
+
+static int configure_easy(transfer *t, const char *url, const char *method, const char *body, size_t body_len,
+                          int has_body)
+{
+    CURL *e = t->easy;
+    int ok = curl_easy_setopt(e, CURLOPT_URL, url) == CURLE_OK;
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
+    if (strcmp(method, "GET") == 0 && !has_body) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else {
+        if (has_body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? body : "");
+        }
+        if (strcmp(method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    }
+    return ok;
+}
+
+static int l_http(lua_State *L)
+{
+    http_engine *h = engine_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_pushnil(L); /* KEEPALIVE_SLOT */
+    size_t url_len, body_len = 0, mlen;
+    const char *url = opt_string(L, 1, "url", &url_len);
+    if (!url)
+        return luaL_error(L, "http: opts.url is required");
+    const char *method = opt_string(L, 1, "method", &mlen);
+    if (!method)
+        method = "GET";
+    const char *body = opt_string(L, 1, "body", &body_len);
+    url_parts u;
+    if (!split_url(url, url_len, &u))
+        return luaL_error(L, "http: opts.url is not an absolute http(s) URL: %s", url);
+
+    transfer *t = lua_newuserdatauv(L, sizeof *t, UV_TRANSFER_COUNT);
+    memset(t, 0, sizeof *t);
+    t->h = h;
+    t->ref = LUA_NOREF;
+    luaL_setmetatable(L, TRANSFER_MT);
+    int tidx = lua_gettop(L);
+
+    header_list hl = {.items = hl.inline_items, .n = 0, .cap = INLINE_HEADERS};
+    const char *err = NULL;
+    if (!header_push(&hl, "Host", 4, u.host, u.host_len))
+        err = "http: out of memory";
+    if (!err)
+        err = collect_headers(L, 1, &hl);
+    lua_settop(L, tidx);
+    t->easy = take_handle(h);
+    if (!err && !t->easy)
+        err = "http: cannot create a curl handle";
+    for (size_t i = 0; !err && i < hl.n; i++)
+        if (!add_header_line(t, &h->scratch, hl.items[i].name, hl.items[i].name_len, hl.items[i].value, hl.items[i].value_len))
+            err = "http: out of memory";
+    if (!err && !has_header(&hl, "Content-Type") && !suppress_header(t, "Content-Type:"))
+        err = "http: out of memory";
+    if (!err && !suppress_header(t, "Expect:"))
+        err = "http: out of memory";
+    if (!err && lua_getfield(L, 1, "sign") == LUA_TTABLE)
+        err = sign_request(L, h, t, method, &u, &hl, body, body_len);
+    lua_settop(L, tidx);
+    if (hl.items != hl.inline_items)
+        free(hl.items);
+    if (!err && !configure_easy(t, url, method, body, body_len, body != NULL))
+        err = "http: libcurl refused the URL";
+    if (err) {
+        lua_pushstring(L, err);
+        release(L, t);
+        return lua_error(L);
+    }
+
+    CURL *e = t->easy;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, opt_ms(L, 1, "timeout"));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, opt_ms(L, 1, "connectTimeout"));
+    size_t n;
+    const char *ca = opt_string(L, 1, "caFile", &n);
+    if (ca)
+        curl_easy_setopt(e, CURLOPT_CAINFO, ca);
+    const char *proxy = opt_string(L, 1, "proxy", &n);
+    if (proxy)
+        curl_easy_setopt(e, CURLOPT_PROXY, proxy);
+    if (opt_bool(L, 1, "http2", 0)) {
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    }
+    int progress = 0;
+    if (lua_getfield(L, 1, "onUploadProgress") != LUA_TNIL) {
+        lua_setiuservalue(L, tidx, UV_ON_UPLOAD);
+        progress = 1;
+    } else {
+        lua_pop(L, 1);
+    }
+    if (lua_getfield(L, 1, "onDownloadProgress") != LUA_TNIL) {
+        lua_setiuservalue(L, tidx, UV_ON_DOWNLOAD);
+        progress = 1;
+    } else {
+        lua_pop(L, 1);
+    }
+    if (progress) {
+        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(e, CURLOPT_XFERINFODATA, t);
+        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    }
+    if (body) {
+        lua_getfield(L, 1, "body");
+        lua_setiuservalue(L, tidx, UV_BODY); /* curl reads the Lua string in place */
+    }
+    aws_promise_new(L, h->lp);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, tidx, UV_PROMISE);
+
+    if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+        release(L, t);
+        return luaL_error(L, "http: libcurl refused the transfer");
+    }
+    lua_pushvalue(L, tidx);
+    t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    t->active = 1;
+    t->next = h->active;
+    if (h->active)
+        h->active->prev = t;
+    h->active = t;
+    aws_loop_hold(h->lp, 1);
+    lua_pushvalue(L, tidx);
+    return 2;
+}
+
+/* handle:abort(): settles the attempt with RequestAbortedError at once; false when it had
+ * already finished. */
+static int l_abort(lua_State *L)
+{
+    transfer *t = luaL_checkudata(L, 1, TRANSFER_MT);
+    if (!t->active) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    lua_getiuservalue(L, 1, UV_PROMISE);
+    push_transport_error(L, "RequestAbortedError", "Request aborted by user", 0);
+    release(L, t);
+    aws_promise_reject(L, -2, -1);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_active(lua_State *L)
+{
+    transfer *t = luaL_checkudata(L, 1, TRANSFER_MT);
+    lua_pushboolean(L, t->active);
+    return 1;
+}
+
+static int l_configure(lua_State *L)
+{
+    http_engine *h = engine_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "maxSockets");
+    if (!lua_isnil(L, -1)) {
+        lua_Integer n = luaL_checkinteger(L, -1);
+        if (n < 1)
+            return luaL_error(L, "http: maxSockets must be a positive integer");
+        h->max_sockets = (long)n;
+        curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, h->max_sockets);
+    }
+    return 0;
+}
+
+static int l_stats(lua_State *L)
+{
+    http_engine *h = engine_of(L);
+    int active = 0;
+    for (transfer *t = h->active; t; t = t->next)
+        active++;
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, active);
+    lua_setfield(L, -2, "active");
+    lua_pushinteger(L, h->npool);
+    lua_setfield(L, -2, "pooledHandles");
+    lua_pushinteger(L, h->max_sockets);
+    lua_setfield(L, -2, "maxSockets");
+    return 1;
+}
+
+/* Runs when the state closes, after the loop drained: whatever is still active was abandoned. */
+static void close_engine(lua_State *L, aws_loop *lp, void *ud)
+{
+    (void)lp;
+    http_engine *h = ud;
+    while (h->active)
+        release(L, h->active);
+    if (h->timer) {
+        aws_timer_cancel(h->lp, h->timer);
+        h->timer = NULL;
+    }
+    for (int i = 0; i < h->npool; i++)
+        curl_easy_cleanup(h->pool[i]);
+    h->npool = 0;
+    curl_multi_cleanup(h->multi);
+    h->multi = NULL;
+    sigv4_signer_free(h->signer);
+    h->signer = NULL;
+    sb_free(&h->scratch);
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &engine_key);
+}
+
+void aws_open_http(lua_State *L)
+{
+    /* stack: loop, module */
+    static int curl_ready = 0;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            luaL_error(L, "awspromise: libcurl failed to initialize");
+            return;
+        }
+        curl_ready = 1;
+    }
+    aws_loop *lp = lua_touserdata(L, -2);
+    http_engine *h = lua_newuserdatauv(L, sizeof *h, 0);
+    memset(h, 0, sizeof *h);
+    h->lp = lp;
+    h->max_sockets = 50;
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &engine_key); /* keeps the engine's memory alive */
+    h->multi = curl_multi_init();
+    h->signer = sigv4_signer_new();
+    if (!h->multi || !h->signer) {
+        if (h->multi)
+            curl_multi_cleanup(h->multi);
+        sigv4_signer_free(h->signer);
+        luaL_error(L, "awspromise: cannot create the HTTP engine (out of memory)");
+        return;
+    }
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, h->max_sockets);
+    aws_loop_set_after_io(lp, after_io, h);
+    aws_loop_add_closer(lp, close_engine, h);
+
+    if (luaL_newmetatable(L, TRANSFER_MT)) {
+        lua_newtable(L);
+        lua_pushcfunction(L, l_abort);
+        lua_setfield(L, -2, "abort");
+        lua_pushcfunction(L, l_active);
+        lua_setfield(L, -2, "active");
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
+
+    static const luaL_Reg functions[] = {
+        {"http", l_http}, {"http_configure", l_configure}, {"http_stats", l_stats}, {NULL, NULL},
+    };
+    lua_pushlightuserdata(L, h);
+    luaL_setfuncs(L, functions, 1);
+}

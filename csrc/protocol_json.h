@@ -1,0 +1,55 @@
+/* Internals shared by rest.c (the HTTP binding of rest-json and rest-xml) and the JSON codec
+ * (protocol_json.c, json_build.c, json_parse.c). Not part of the Lua-facing contract. */
+#ifndef AWSPROMISE_PROTOCOL_JSON_H
+#define AWSPROMISE_PROTOCOL_JSON_H
+
+#include "protocol.h"
+#include "strbuf.h"
+
+#include <stdarg.h>
+
+/* C memory held during a build or a parse lives in this userdata: a Lua error raised midway
+ * (out of memory, a failing idempotency-token callback, a wrong parameter type) then frees it
+ * through __gc instead of leaking it, and aws_guard_release frees it at once on the normal path. */
+typedef struct aws_guard {
+    strbuf sb[3];
+    cJSON *json;
+    const char **keys; /* scratch for sorting map keys; the strings belong to Lua tables */
+    size_t nkeys, capkeys;
+} aws_guard;
+
+/* Pushes a new guard on the stack. */
+aws_guard *aws_guard_push(lua_State *L);
+/* Frees what the guard holds; it stays usable (and empty). */
+void aws_guard_release(aws_guard *g);
+/* Appends a key to g->keys (0 on out-of-memory). */
+int aws_guard_add_key(aws_guard *g, const char *key);
+/* Sorts g->keys bytewise, for deterministic output of Lua tables. */
+void aws_guard_sort_keys(aws_guard *g);
+
+/* Raises a SerializationError whose message is the formatted text. Never returns. */
+int aws_raise_serialization(lua_State *L, const char *fmt, ...);
+/* Raises an out-of-memory error naming `what`. Never returns. */
+int aws_raise_oom(lua_State *L, const char *what);
+
+/* The shortest decimal spelling of d that reads back as d ("1.1", not "1.1000000000000001");
+ * NaN and infinities as "NaN", "Infinity", "-Infinity". Returns the length written. */
+int aws_format_double(char buf[40], double d);
+/* Reads the special float spellings; 1 and *out set when s is one of them. */
+int aws_special_double(const char *s, double *out);
+
+/* Timestamp formats and the text of t in one of them (`fmt` as in timestampFormat:
+ * "iso8601", "rfc822", "unixTimestamp"). */
+int aws_format_timestamp(strbuf *sb, const char *fmt, double t);
+/* The number for a timestamp parameter at idx: a number, or a string in any format
+ * aws_time_parse reads. Returns 0 when it is neither. */
+int aws_timestamp_param(lua_State *L, int idx, double *out);
+
+/* The JSON text of a jsonvalue parameter at idx: a string is taken as JSON text already; a table
+ * (or other Lua value) is encoded as JSON. Returns 0 if the value cannot be encoded. */
+int aws_jsonvalue_text(lua_State *L, int idx, strbuf *out);
+
+/* A member's wire name: locationName when present, else the member's own name. */
+const char *aws_member_wire_name(const aws_model *m, const cJSON *member);
+
+#endif

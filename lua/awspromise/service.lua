@@ -1,0 +1,296 @@
+-- Service clients: AWS.S3(options), AWS.Service{apiConfig = ...}. A client is its merged
+-- configuration, its model (parsed once per state), and one method per operation.
+local core = require "awspromise.core"
+local Promise = require "awspromise.promise"
+local Request = require "awspromise.request"
+
+local make_error = Promise.make_error
+
+local Service = {}
+Service.__index = Service
+
+-- Keys copied from AWS.config into each client at construction (the JavaScript SDK copies too:
+-- later changes to AWS.config affect clients made later).
+local CONFIG_KEYS = {
+  "region", "credentials", "endpoint", "maxRetries", "httpOptions", "s3ForcePathStyle",
+  "paramValidation", "correctClockSkew", "logger", "apiVersions", "sslEnabled", "useFipsEndpoint",
+  "useDualstackEndpoint", "retryDelayOptions", "systemClockOffset", "s3UsEast1RegionalEndpoint",
+  "stsRegionalEndpoints", "hostPrefixEnabled", "s3BucketEndpoint", "idempotencyToken",
+}
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+local function merged_config(global, options)
+  local config = {}
+  for _, key in ipairs(CONFIG_KEYS) do
+    local v = global[key]
+    config[key] = type(v) == "table" and getmetatable(v) == nil and key ~= "credentials" and copy(v) or v
+  end
+  for key, v in pairs(options) do
+    if key == "httpOptions" and type(v) == "table" then
+      config.httpOptions = config.httpOptions or {}
+      for k, vv in pairs(v) do config.httpOptions[k] = vv end
+    else
+      config[key] = v
+    end
+  end
+  config.httpOptions = config.httpOptions or {}
+  return config
+end
+
+-- ---------------------------------------------------------------- models and methods
+
+local function lower_camel(name)
+  return name:sub(1, 1):lower() .. name:sub(2)
+end
+
+-- One method table per loaded model: method name -> function(client, params, callback).
+local method_tables = setmetatable({}, {__mode = "k"})
+
+local function methods_for(model)
+  local methods = method_tables[model]
+  if methods then return methods end
+  methods = setmetatable({}, {__index = Service})
+  for op in pairs(model:operations()) do
+    local fn = function(self, params, callback) return self:makeRequest(op, params, callback) end
+    methods[lower_camel(op)] = fn
+  end
+  method_tables[model] = methods
+  return methods
+end
+
+local loaded_models = {} -- "id@version" or model text -> model userdata, once per state
+
+local function load_model_text(text, key)
+  local model = loaded_models[key]
+  if not model then
+    model = core.model_load(text)
+    loaded_models[key] = model
+  end
+  return model
+end
+
+local function read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then
+    error(make_error("ConfigError", "apiConfig: cannot read the model file: " .. tostring(err)), 0)
+  end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+-- apiConfig: a model table, a JSON string, or the path of a JSON model file.
+local function model_from_api_config(api)
+  if type(api) == "table" then
+    if type(api.metadata) ~= "table" or type(api.operations) ~= "table" then
+      error(make_error("ConfigError", "apiConfig: a model table needs metadata and operations"), 0)
+    end
+    return core.model_load(core.json_encode(api))
+  elseif type(api) == "string" then
+    if api:match("^%s*{") then return load_model_text(api, api) end
+    return load_model_text(read_file(api), "file:" .. api)
+  end
+  error(make_error("ConfigError", "apiConfig must be a model table, a JSON string or a file path; got " .. type(api)), 0)
+end
+
+-- ---------------------------------------------------------------- construction
+
+local metas = setmetatable({}, {__mode = "k"})
+
+local function attach(self, model)
+  self.model = model
+  self.api = model:metadata()
+  local meta = metas[model]
+  if not meta then
+    meta = {__index = methods_for(model), __tostring = Service.__tostring}
+    metas[model] = meta
+  end
+  return setmetatable(self, meta)
+end
+
+-- Service.new(globalConfig, options, class): class = {id =, name =} for the shipped models.
+function Service.new(global, options, class)
+  if options ~= nil and type(options) ~= "table" then
+    error(make_error("ConfigError", "service options must be a table, got " .. type(options)), 3)
+  end
+  options = options or {}
+  local self = {globalConfig = global, config = merged_config(global, options), opCache = {}}
+  local model
+  if class then
+    local models = require "awspromise.models"
+    local asked = options.apiVersion or (global.apiVersions or {})[class.id] or (global.apiVersions or {})[class.name]
+    local version = models.pick(class.id, asked)
+    model = load_model_text(models.read(class.id, version), class.id .. "@" .. version)
+    self.serviceIdentifier = class.id
+  else
+    if options.apiConfig == nil then
+      error(make_error("ConfigError", "AWS.Service needs options.apiConfig (a model table, JSON text or a file path)"), 3)
+    end
+    model = model_from_api_config(options.apiConfig)
+  end
+  attach(self, model)
+  self.serviceIdentifier = self.serviceIdentifier or self.api.endpointPrefix
+  if self.config.httpOptions.maxSockets then core.http_configure{maxSockets = self.config.httpOptions.maxSockets} end
+  return self
+end
+
+function Service:__tostring()
+  return "AWS." .. tostring(self.serviceIdentifier) .. " client"
+end
+
+-- ---------------------------------------------------------------- requests
+
+function Service:makeRequest(operation, params, callback)
+  if type(operation) ~= "string" or not self.model:operation(operation) then
+    error(make_error("InvalidParameter", "makeRequest: " .. tostring(self.serviceIdentifier) ..
+      " has no operation named '" .. tostring(operation) .. "'"), 2)
+  end
+  if params ~= nil and type(params) ~= "table" then
+    if callback == nil and Promise.callable(params) then
+      params, callback = nil, params
+    else
+      error(make_error("InvalidParameterType", "Expected params to be a table, got " .. type(params)), 2)
+    end
+  end
+  local request = Request.new(self, operation, params)
+  if callback ~= nil then request:send(callback) end
+  return request
+end
+
+function Service:maxRetries()
+  local n = self.config.maxRetries
+  if n ~= nil then return n end
+  return self.serviceIdentifier == "dynamodb" and 10 or 3
+end
+
+function Service:retryDelayOptions()
+  local options = self.config.retryDelayOptions
+  if options then return options end
+  return {base = self.serviceIdentifier == "dynamodb" and 50 or 100}
+end
+
+function Service:region()
+  local region = self.config.region
+  if region then return region end
+  local profile = require "awspromise.profile"
+  local resolved, err = profile.region(self.config)
+  if not resolved then error(err, 0) end
+  self.config.region = resolved
+  return resolved
+end
+
+function Service:resolvedEndpoint()
+  local ep = self.endpointCache
+  if ep then return ep end
+  local endpoints = require "awspromise.endpoints"
+  local api = self.api
+  ep = endpoints.resolve {
+    serviceId = self.serviceIdentifier,
+    sdkServiceId = api.serviceId,
+    endpointPrefix = api.endpointPrefix,
+    signingName = api.signingName,
+    globalEndpoint = api.globalEndpoint,
+    region = self:region(),
+    endpoint = self.config.endpoint,
+    useFipsEndpoint = self.config.useFipsEndpoint,
+    useDualstackEndpoint = self.config.useDualstackEndpoint,
+    sslEnabled = self.config.sslEnabled,
+    stsRegionalEndpoints = self.config.stsRegionalEndpoints,
+    s3UsEast1RegionalEndpoint = self.config.s3UsEast1RegionalEndpoint,
+  }
+  self.endpointCache = ep
+  return ep
+end
+
+local function operation_info(self, operation)
+  local info = self.opCache[operation]
+  if not info then
+    info = self.model:operation(operation)
+    self.opCache[operation] = info
+  end
+  return info
+end
+
+-- Validates, serializes and addresses one call: the options of core.http, without `sign`.
+function Service:buildHttpRequest(operation, params)
+  local config = self.config
+  if config.paramValidation ~= false then
+    local err = core.validate(self.model, operation, params)
+    if err then error(err, 0) end
+  end
+  local req = core.build_request(self.model, operation, params, config.idempotencyToken and
+    {idempotencyToken = config.idempotencyToken} or nil)
+  local ep = self:resolvedEndpoint()
+  local scheme, host, base_path = ep.url:match("^(%a[%w+.-]*://)([^/]*)(.*)$")
+  local path = req.path
+  if self.serviceIdentifier == "s3" and params and params.Bucket then
+    host, path = require("awspromise.endpoints").s3_address(host, path, params.Bucket, scheme, config)
+  end
+  if req.hostPrefix and config.hostPrefixEnabled ~= false then host = req.hostPrefix .. host end
+  base_path = base_path:gsub("/$", "")
+  local url = scheme .. host .. base_path .. path
+  if req.query ~= "" then url = url .. "?" .. req.query end
+  local http_options = config.httpOptions
+  return {
+    method = req.method,
+    url = url,
+    headers = req.headers,
+    body = req.body,
+    hostname = host:gsub(":%d+$", ""),
+    timeout = http_options.timeout,
+    connectTimeout = http_options.connectTimeout,
+    caFile = http_options.caFile,
+    proxy = http_options.proxy,
+    http2 = http_options.http2,
+    authtype = operation_info(self, operation).authtype,
+  }
+end
+
+-- ---------------------------------------------------------------- credentials and signing
+
+function Service:credentialsProvider()
+  local provider = self.provider
+  if provider then return provider end
+  local credentials = require "awspromise.credentials"
+  provider = credentials.for_config(self.config)
+  self.provider = provider
+  return provider
+end
+
+-- Credentials ready now (nil and a promise when they must be fetched first).
+function Service:cachedCredentials()
+  local provider = self:credentialsProvider()
+  local ready = provider:peek()
+  if ready then return ready end
+  return nil, provider:get()
+end
+
+function Service:invalidateCredentials()
+  local provider = self:credentialsProvider()
+  if provider.invalidate then provider:invalidate() end
+end
+
+-- The `sign` options of core.http for these credentials (cached while they stay the same).
+function Service:signingOptions(creds)
+  local cached = self.signCache
+  local offset = self.config.systemClockOffset
+  if cached and cached.creds == creds and cached.timeOffset == offset then return cached.options end
+  local ep = self:resolvedEndpoint()
+  local options = {
+    accessKeyId = creds.accessKeyId,
+    secretAccessKey = creds.secretAccessKey,
+    sessionToken = creds.sessionToken,
+    region = ep.signingRegion,
+    service = ep.signingName,
+    timeOffset = offset,
+  }
+  self.signCache = {creds = creds, timeOffset = offset, options = options}
+  return options
+end
+
+return Service

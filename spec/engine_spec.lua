@@ -1,0 +1,416 @@
+-- The request engine against a local fault server: retries and backoff, timeouts, network
+-- errors, abort in every phase, the at-most-once rule, events, logging, signing end to end.
+local AWS = require "awspromise"
+local core = require "awspromise.core"
+local retry = require "awspromise.retry"
+local servers = require "support.servers"
+local support = require "support.loop"
+
+local SECRET = "fault-secret-key/EXAMPLE"
+
+local MODEL = {
+  metadata = {
+    protocol = "json", jsonVersion = "1.1", targetPrefix = "Fault", endpointPrefix = "fault",
+    signingName = "fault", apiVersion = "2020-01-01", serviceId = "Fault",
+  },
+  operations = {
+    Call = {name = "Call", http = {method = "POST", requestUri = "/"},
+      input = {shape = "CallInput"}, output = {shape = "CallOutput"}},
+  },
+  shapes = {
+    CallInput = {type = "structure", members = {Value = {shape = "S"}}},
+    CallOutput = {type = "structure", members = {
+      ok = {shape = "B"}, attempt = {shape = "I"}, count = {shape = "I"},
+      verified = {shape = "B"}, canonicalRequest = {shape = "S"},
+    }},
+    S = {type = "string"}, B = {type = "boolean"}, I = {type = "integer"},
+  },
+}
+
+local server
+
+local function client(path, options)
+  local opts = {
+    apiConfig = MODEL,
+    endpoint = server.url .. path,
+    region = "us-east-1",
+    credentials = {accessKeyId = "AKIDFAULT", secretAccessKey = SECRET},
+    retryDelayOptions = {base = 1},
+  }
+  for k, v in pairs(options or {}) do opts[k] = v end
+  return AWS.Service(opts)
+end
+
+local function count(key)
+  return client("/_count/" .. key):call():promise():await().count
+end
+
+local unique = 0
+local function key()
+  unique = unique + 1
+  return "k" .. unique .. "x" .. os.time()
+end
+
+setup(function() server = servers.start("spec/support/fault_server.py") end)
+teardown(function() server.stop() end)
+
+describe("retries", function()
+  it("retries 500s and succeeds, reporting the retry count", function()
+    local k = key()
+    local data = client("/flaky/" .. k .. "/2/500"):call():promise():await()
+    assert.equal(3, data.attempt)
+    assert.equal(2, data["$response"].retryCount)
+    assert.equal(3, count(k))
+  end)
+
+  it("gives up after maxRetries with the last error, retryable and counted", function()
+    local k = key()
+    local state, err = support.settle(client("/flaky/" .. k .. "/10/503", {maxRetries = 2}):call():promise())
+    assert.equal("rejected", state)
+    assert.equal("InternalFailure", err.code)
+    assert.equal(503, err.statusCode)
+    assert.is_true(err.retryable)
+    assert.equal(2, err.retryCount)
+    assert.is_number(err.retryDelay)
+    assert.equal(3, count(k))
+  end)
+
+  it("retries every throttling code and 429", function()
+    for _, code in ipairs {"Throttling", "ThrottlingException", "RequestLimitExceeded", "SlowDown",
+                           "ProvisionedThroughputExceededException", "TooManyRequestsException",
+                           "RequestThrottled"} do
+      local k = key()
+      local data = client("/throttle/" .. k .. "/1/" .. code):call():promise():await()
+      assert.equal(2, data.attempt, code)
+    end
+  end)
+
+  it("does not retry a client error", function()
+    local k = key()
+    local state, err = support.settle(client("/throttle/" .. k .. "/1/ValidationException"):call():promise())
+    assert.equal("rejected", state)
+    assert.equal("ValidationException", err.code)
+    assert.is_false(err.retryable)
+    assert.equal(1, count(k))
+  end)
+
+  it("defaults to 3 retries, 10 for DynamoDB, with bases of 100 and 50 ms", function()
+    local c = client("/ok", {retryDelayOptions = false})
+    c.config.retryDelayOptions = nil
+    assert.equal(3, c:maxRetries())
+    assert.equal(100, c:retryDelayOptions().base)
+    c.serviceIdentifier = "dynamodb"
+    assert.equal(10, c:maxRetries())
+    assert.equal(50, c:retryDelayOptions().base)
+  end)
+
+  it("backs off with full jitter inside [0, min(20 s, base * 2^n)]", function()
+    for n = 0, 12 do
+      local ceiling = math.min(20000, 100 * 2 ^ n)
+      local lo, hi = math.huge, 0
+      for _ = 1, 300 do
+        local d = retry.backoff({base = 100}, n)
+        lo, hi = math.min(lo, d), math.max(hi, d)
+      end
+      assert.is_true(lo >= 0 and hi <= ceiling, ("n=%d: %g..%g over %g"):format(n, lo, hi, ceiling))
+      assert.is_true(hi > ceiling / 2, "jitter should spread over the range")
+    end
+  end)
+
+  it("waits the chosen delay between attempts and tells retry listeners", function()
+    local k = key()
+    local delays = {}
+    local c = client("/flaky/" .. k .. "/2/500", {retryDelayOptions = {customBackoff = function(n)
+      delays[#delays + 1] = n
+      return 60
+    end}})
+    local retries = 0
+    local started = os.time()
+    local req = c:call():on("retry", function() retries = retries + 1 end)
+    local clock0 = core.parse_time and os.clock()
+    local data = req:promise():await()
+    assert.equal(3, data.attempt)
+    assert.same({0, 1}, delays)
+    assert.equal(2, retries)
+    assert.is_true(os.time() - started <= 2)
+    assert.is_true(os.clock() - clock0 < 0.5) -- waited on timers, did not spin
+  end)
+
+  it("a negative customBackoff means no retry", function()
+    local k = key()
+    local state, err = support.settle(client("/flaky/" .. k .. "/1/500",
+      {retryDelayOptions = {customBackoff = function() return -1 end}}):call():promise())
+    assert.equal("rejected", state)
+    assert.equal(0, err.retryCount)
+    assert.equal(1, count(k))
+  end)
+
+  it("refreshes expired credentials and retries with the new ones", function()
+    local k = key()
+    local gets = 0
+    local provider = {get = function()
+      gets = gets + 1
+      return AWS.Promise.resolve({accessKeyId = "AKID" .. gets, secretAccessKey = SECRET})
+    end}
+    local data = client("/expired/" .. k, {credentials = provider}):call():promise():await()
+    assert.equal(2, data.attempt)
+    assert.equal(2, gets)
+  end)
+
+  it("corrects the signing clock from the server's Date with correctClockSkew", function()
+    local k = key()
+    local c = client("/skew/" .. k, {correctClockSkew = true})
+    local data = c:call():promise():await()
+    assert.equal(2, data.attempt)
+    assert.is_true(math.abs(c.config.systemClockOffset - 3600) < 10)
+    local state, err = support.settle(client("/skew/" .. key()):call():promise())
+    assert.equal("rejected", state)
+    assert.equal("RequestTimeTooSkewed", err.code)
+  end)
+end)
+
+describe("transport errors", function()
+  it("a timeout per attempt gives a retryable TimeoutError", function()
+    local c = client("/never", {maxRetries = 0, httpOptions = {timeout = 200}})
+    local state, err = support.settle(c:call():promise())
+    assert.equal("rejected", state)
+    assert.equal("TimeoutError", err.code)
+    assert.is_true(err.retryable)
+  end)
+
+  it("timeouts are retried, each attempt with its own timeout", function()
+    local before = count("never")
+    local c = client("/never", {maxRetries = 2, httpOptions = {timeout = 150}})
+    local _, err = support.settle(c:call():promise())
+    assert.equal("TimeoutError", err.code)
+    assert.equal(2, err.retryCount)
+    assert.equal(before + 3, count("never"))
+  end)
+
+  it("a connection reset mid-body is a retryable NetworkingError", function()
+    local before = count("reset")
+    local state, err = support.settle(client("/reset", {maxRetries = 1}):call():promise())
+    assert.equal("rejected", state)
+    assert.equal("NetworkingError", err.code)
+    assert.is_true(err.retryable)
+    assert.equal(before + 2, count("reset"))
+  end)
+
+  it("a refused connection is a retryable NetworkingError naming the host", function()
+    local c = client("", {endpoint = "http://127.0.0.1:1", maxRetries = 0})
+    local _, err = support.settle(c:call():promise())
+    assert.equal("NetworkingError", err.code)
+    assert.is_true(err.retryable)
+    assert.equal("127.0.0.1", err.hostname)
+  end)
+
+  it("a name that does not resolve is UnknownEndpoint", function()
+    -- a 70-character label fails in the local resolver: no DNS packet leaves the machine
+    local c = client("", {endpoint = "http://" .. string.rep("a", 70) .. ".invalid", maxRetries = 0})
+    local _, err = support.settle(c:call():promise())
+    assert.equal("UnknownEndpoint", err.code)
+  end)
+end)
+
+describe("abort", function()
+  local aborted = "RequestAbortedError"
+
+  it("before the request starts", function()
+    local req = client("/ok"):call()
+    req:abort()
+    local state, err = support.settle(req:promise())
+    assert.same({"rejected", aborted}, {state, err.code})
+  end)
+
+  it("right after promise() in the same turn: nothing reaches the server", function()
+    local k = key()
+    local req = client("/flaky/" .. k .. "/0/500"):call()
+    local p = req:promise()
+    req:abort()
+    assert.equal("rejected", p:state())
+    local _, err = support.settle(p)
+    assert.equal(aborted, err.code)
+    assert.equal(0, count(k))
+  end)
+
+  it("while resolving credentials", function()
+    local never = {get = function() return AWS.Promise.new(function() end) end}
+    local req = client("/ok", {credentials = never}):call()
+    local p = req:promise()
+    AWS.loop.step(0)
+    req:abort()
+    assert.equal("rejected", p:state())
+  end)
+
+  it("while transferring, settling at once and freeing the connection", function()
+    local req = client("/never"):call()
+    local p = req:promise()
+    AWS.util.delay(50):next(function() req:abort() end)
+    local started = os.time()
+    local state, err = support.settle(p)
+    assert.same({"rejected", aborted}, {state, err.code})
+    assert.is_true(os.time() - started <= 2)
+    assert.equal(0, core.http_stats().active)
+  end)
+
+  it("while waiting to retry, cancelling the timer", function()
+    local k = key()
+    local req = client("/flaky/" .. k .. "/5/500",
+      {retryDelayOptions = {customBackoff = function() return 30000 end}}):call()
+    req:on("retry", function() AWS.util.delay(1):next(function() req:abort() end) end)
+    local started = os.time()
+    local state, err = support.settle(req:promise())
+    assert.same({"rejected", aborted}, {state, err.code})
+    assert.is_true(os.time() - started <= 2, "the 30 s retry timer must not hold the loop")
+    assert.equal(1, count(k))
+  end)
+
+  it("after completion changes nothing", function()
+    local req = client("/ok"):call()
+    local data = req:promise():await()
+    req:abort()
+    assert.equal("fulfilled", req:promise():state())
+    assert.is_true(data.ok)
+  end)
+end)
+
+describe("at most once", function()
+  it("promise() twice returns the same promise and sends once", function()
+    local k = key()
+    local req = client("/flaky/" .. k .. "/0/500"):call()
+    assert.equal(req:promise(), req:promise())
+    req:promise():await()
+    assert.equal(1, count(k))
+  end)
+
+  it("send(cb) after promise() and promise() after send(cb) share one result", function()
+    local k = key()
+    local req = client("/flaky/" .. k .. "/0/500"):call()
+    local p = req:promise()
+    local got
+    req:send(function(err, data) got = {err, data} end)
+    local data = p:await()
+    AWS.run()
+    assert.is_nil(got[1])
+    assert.equal(data, got[2])
+    local k2 = key()
+    local req2 = client("/flaky/" .. k2 .. "/0/500"):call()
+    local cb_data
+    req2:send(function(_, d) cb_data = d end)
+    local d2 = req2:promise():await()
+    AWS.run()
+    assert.equal(d2, cb_data)
+    assert.equal(1, count(k))
+    assert.equal(1, count(k2))
+  end)
+
+  it("a callback argument to the operation sends at once", function()
+    local result
+    client("/ok"):call({}, function(err, data) result = {err, data} end)
+    AWS.run()
+    assert.is_nil(result[1])
+    assert.is_true(result[2].ok)
+  end)
+end)
+
+describe("events and logging", function()
+  it("fires build, sign, send, retry, success and complete in order", function()
+    local k = key()
+    local order = {}
+    local req = client("/flaky/" .. k .. "/1/500"):call()
+    for _, e in ipairs {"validate", "build", "sign", "send", "retry", "success", "error", "complete"} do
+      req:on(e, function() order[#order + 1] = e end)
+    end
+    req:promise():await()
+    assert.same({"validate", "build", "sign", "send", "retry", "sign", "send", "success", "complete"}, order)
+  end)
+
+  it("fires error and complete on failure, with the error", function()
+    local seen
+    local req = client("/throttle/" .. key() .. "/1/AccessDenied"):call()
+    req:on("error", function(err) seen = err end)
+    local _, err = support.settle(req:promise())
+    assert.equal(err, seen)
+  end)
+
+  it("a build listener may change the request before it is signed", function()
+    local req = client("/verify/" .. SECRET):call()
+    req:on("build", function(r) r.httpRequest.headers["X-Amz-Meta-Added"] = "yes" end)
+    local data = req:promise():await()
+    assert.is_true(data.verified)
+  end)
+
+  it("refuses unknown events and non-callable listeners", function()
+    local req = client("/ok"):call()
+    assert.has_error(function() req:on("nope", print) end)
+    assert.has_error(function() req:on("success", 5) end)
+  end)
+
+  it("logs one line per request without secrets or bodies", function()
+    local lines = {}
+    local c = client("/flaky/" .. key() .. "/1/500", {logger = {write = function(_, l) lines[#lines + 1] = l end}})
+    c:call({Value = "body-content-here"}):promise():await()
+    assert.equal(1, #lines)
+    assert.matches("^%[AWS Fault 200 [%d.]+s 1 retries%] Call\n$", lines[1])
+    assert.not_matches(SECRET, lines[1], 1, true)
+    assert.not_matches("body-content-here", lines[1], 1, true)
+    local fn_lines = {}
+    client("/ok", {logger = function(l) fn_lines[#fn_lines + 1] = l end}):call():promise():await()
+    assert.equal(1, #fn_lines)
+  end)
+
+  it("reports upload and download progress", function()
+    local ups, downs = {}, {}
+    local req = client("/ok"):call({Value = string.rep("x", 200000)})
+    req:on("httpUploadProgress", function(p) ups[#ups + 1] = p end)
+    req:on("httpDownloadProgress", function(p) downs[#downs + 1] = p end)
+    req:promise():await()
+    AWS.run()
+    assert.is_true(#ups >= 1)
+    assert.is_true(ups[#ups].loaded >= 200000)
+    assert.equal(ups[#ups].total, ups[#ups].loaded)
+    assert.is_true(#downs >= 1)
+  end)
+end)
+
+describe("signing, connections and concurrency", function()
+  it("signs so that an independent signer (botocore) agrees", function()
+    local data = client("/verify/" .. SECRET):call({Value = "signed body"}):promise():await()
+    assert.is_true(data.verified)
+    assert.matches("x%-amz%-target", data.canonicalRequest)
+  end)
+
+  it("a wrong secret is refused by the independent check", function()
+    local state, err = support.settle(client("/verify/not-the-secret"):call():promise())
+    assert.equal("rejected", state)
+    assert.equal("SignatureDoesNotMatch", err.code)
+    assert.equal(403, err.statusCode)
+  end)
+
+  it("keeps connections alive and reuses them", function()
+    local before = count("_connections")
+    local c = client("/ok")
+    for _ = 1, 10 do c:call():promise():await() end
+    local opened = count("_connections") - before
+    assert.is_true(opened <= 2, "opened " .. opened .. " connections for 10 sequential calls")
+  end)
+
+  it("opens at most httpOptions.maxSockets connections per host", function()
+    local c = client("/delay/150", {httpOptions = {maxSockets = 3}})
+    local list = {}
+    for i = 1, 9 do list[i] = c:call():promise() end
+    AWS.Promise.all(list):await()
+    core.http_configure{maxSockets = 50}
+    local most = client("/_concurrency"):call():promise():await().count
+    assert.is_true(most <= 3, "saw " .. most .. " at once")
+  end)
+
+  it("settles 300 concurrent calls", function()
+    local c = client("/ok")
+    local list = {}
+    for i = 1, 300 do list[i] = c:call():promise() end
+    local values = AWS.Promise.all(list):await()
+    assert.equal(300, #values)
+    for i = 1, 300 do assert.is_true(values[i].ok) end
+  end)
+end)

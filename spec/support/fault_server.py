@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""A misbehaving AWS-like JSON endpoint on 127.0.0.1 for the engine specs.
+
+Paths (a trailing slash is ignored; the JSON protocol posts to the endpoint's path):
+  /ok                          200 {"ok": true}
+  /delay/<ms>                  sleeps, then 200
+  /flaky/<key>/<n>/<status>    the first n requests for key get <status> with an InternalFailure
+                               body, later ones 200 {"attempt": k}
+  /throttle/<key>/<n>/<Code>   the first n get 400 {"__type": Code}, then 200
+  /expired/<key>               the first gets 400 ExpiredTokenException, then 200
+  /skew/<key>                  until a request is signed within 5 minutes of the server clock,
+                               403 RequestTimeTooSkewed with a Date one hour ahead of real time
+  /reset                       promises 1000 bytes, sends 10, resets the connection
+  /never                       reads the request and never answers
+  /verify/<secret>             checks the SigV4 signature with botocore against <secret>:
+                               403 SignatureDoesNotMatch when it differs, else 200 with the
+                               canonical request botocore computed
+  /_count/<key>                200 {"count": n}: requests seen for key (_connections: connections
+                               accepted)
+  /_concurrency                200 {"count": n}: the most /delay requests in flight at once
+Prints "PORT <n>" first; exits when its parent dies or on SIGTERM."""
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+counts = {}
+lock = threading.Lock()
+
+
+def bump(key):
+    with lock:
+        counts[key] = counts.get(key, 0) + 1
+        return counts[key]
+
+
+def amz_skew_ok(headers):
+    stamp = headers.get("X-Amz-Date")
+    if not stamp:
+        return False
+    t = time.mktime(time.strptime(stamp, "%Y%m%dT%H%M%SZ")) - time.timezone
+    return abs(t - (time.time() + 3600)) < 300
+
+
+def verify(handler, body, secret):
+    try:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+    except ImportError:
+        return 500, {"__type": "FixtureError", "message": "botocore is not installed"}
+    auth = handler.headers.get("Authorization", "")
+    try:
+        fields = dict(p.strip().split("=", 1) for p in auth.split(" ", 1)[1].split(","))
+        key_id, date, region, service, _ = fields["Credential"].split("/")
+        signed = fields["SignedHeaders"].split(";")
+    except Exception:
+        return 403, {"__type": "IncompleteSignature", "message": "no parsable Authorization header"}
+    url = "http://" + handler.headers["Host"] + handler.path
+    headers = {name: handler.headers[name] for name in signed if handler.headers.get(name) is not None}
+    req = AWSRequest(method=handler.command, url=url, data=body, headers=headers)
+    signer = SigV4Auth(Credentials(key_id, secret, handler.headers.get("X-Amz-Security-Token")), service, region)
+    req.context["timestamp"] = handler.headers["X-Amz-Date"]
+    canonical = signer.canonical_request(req)
+    string_to_sign = signer.string_to_sign(req, canonical)
+    expected = signer.signature(string_to_sign, req)
+    if expected != fields.get("Signature"):
+        return 403, {"__type": "SignatureDoesNotMatch",
+                     "message": "The request signature we calculated does not match the signature you provided.",
+                     "canonicalRequest": canonical}
+    return 200, {"verified": True, "canonicalRequest": canonical}
+
+
+inflight = {"now": 0, "max": 0}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        bump("_connections")
+        super().setup()
+
+    def log_message(self, fmt, *args):
+        if os.environ.get("FAULT_SERVER_LOG"):
+            sys.stderr.write("fault_server: " + (fmt % args) + "\n")
+
+    def reply(self, status, payload, extra=None):
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-amzn-RequestId", "req-%d" % bump("_requests"))
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parts = [p for p in self.path.split("?")[0].split("/") if p]
+        kind = parts[0] if parts else "ok"
+        if kind == "ok":
+            return self.reply(200, {"ok": True})
+        if kind == "delay":
+            with lock:
+                inflight["now"] += 1
+                inflight["max"] = max(inflight["max"], inflight["now"])
+            time.sleep(int(parts[1]) / 1000.0)
+            with lock:
+                inflight["now"] -= 1
+            return self.reply(200, {"ok": True})
+        if kind == "flaky":
+            key, n, status = parts[1], int(parts[2]), int(parts[3])
+            k = bump(key)
+            if k <= n:
+                return self.reply(status, {"__type": "InternalFailure", "message": "attempt %d fails" % k})
+            return self.reply(200, {"attempt": k})
+        if kind == "throttle":
+            key, n, code = parts[1], int(parts[2]), parts[3]
+            k = bump(key)
+            if k <= n:
+                return self.reply(400, {"__type": code, "message": "slow down"})
+            return self.reply(200, {"attempt": k})
+        if kind == "expired":
+            k = bump(parts[1])
+            if k == 1:
+                return self.reply(400, {"__type": "ExpiredTokenException", "message": "The security token expired"})
+            return self.reply(200, {"attempt": k})
+        if kind == "skew":
+            k = bump(parts[1])
+            if not amz_skew_ok(self.headers):
+                return self.reply(403, {"__type": "RequestTimeTooSkewed", "message": "too far from server time"},
+                                  {"Date": formatdate(time.time() + 3600, usegmt=True)})
+            return self.reply(200, {"attempt": k})
+        if kind == "reset":
+            bump("reset")
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"0123456789")
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        if kind == "never":
+            bump("never")
+            while True:
+                time.sleep(3600)
+        if kind == "verify":
+            status, payload = verify(self, body, parts[1])
+            return self.reply(status, payload)
+        if kind == "_concurrency":
+            with lock:
+                return self.reply(200, {"count": inflight["max"]})
+        if kind == "_count":
+            with lock:
+                return self.reply(200, {"count": counts.get(parts[1], 0)})
+        return self.reply(404, {"__type": "UnknownPath", "message": self.path})
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
+
+
+def watch_parent(parent):
+    while True:
+        if os.getppid() != parent:
+            os._exit(0)
+        time.sleep(0.5)
+
+
+def main():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    print("PORT %d" % server.server_address[1], flush=True)
+    print("PID %d" % os.getpid(), flush=True)
+    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
