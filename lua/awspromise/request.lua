@@ -130,7 +130,9 @@ local function after_failure(self, err, http)
   if not delay then return finish(self, false, err, http) end
   err.retryDelay = delay
   self.retryCount = self.retryCount + 1
-  local fine, listener_err = emit(self, "retry", response_of(self, http))
+  local response = response_of(self, http)
+  response.error = err
+  local fine, listener_err = emit(self, "retry", response)
   if not fine then return finish(self, false, listener_err, http) end
   self.state = "waiting"
   self.timer = core.timer(delay, function()

@@ -226,13 +226,17 @@ function Service:buildHttpRequest(operation, params)
   local req = core.build_request(self.model, operation, params, config.idempotencyToken and
     {idempotencyToken = config.idempotencyToken} or nil)
   local ep = self:resolvedEndpoint()
-  local scheme, host, base_path = ep.url:match("^(%a[%w+.-]*://)([^/]*)(.*)$")
+  local scheme, host, base_path = ep.scheme, ep.host, ep.basePath
+  if not scheme then
+    scheme, host, base_path = ep.url:match("^(%a[%w+.-]*://)([^/]*)(.*)$")
+    base_path = base_path:gsub("/$", "")
+    ep.scheme, ep.host, ep.basePath = scheme, host, base_path
+  end
   local path = req.path
   if self.serviceIdentifier == "s3" and params and params.Bucket then
     host, path = require("awspromise.endpoints").s3_address(host, path, params.Bucket, scheme, config)
   end
   if req.hostPrefix and config.hostPrefixEnabled ~= false then host = req.hostPrefix .. host end
-  base_path = base_path:gsub("/$", "")
   local url = scheme .. host .. base_path .. path
   if req.query ~= "" then url = url .. "?" .. req.query end
   local http_options = config.httpOptions

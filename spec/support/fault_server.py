@@ -12,7 +12,7 @@ Paths (a trailing slash is ignored; the JSON protocol posts to the endpoint's pa
                                403 RequestTimeTooSkewed with a Date one hour ahead of real time
   /reset                       promises 1000 bytes, sends 10, resets the connection
   /never                       reads the request and never answers
-  /verify/<secret>             checks the SigV4 signature with botocore against <secret>:
+  /verify/<secret...>          checks the SigV4 signature with botocore against <secret>:
                                403 SignatureDoesNotMatch when it differs, else 200 with the
                                canonical request botocore computed
   /_count/<key>                200 {"count": n}: requests seen for key (_connections: connections
@@ -30,7 +30,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 counts = {}
-lock = threading.Lock()
+lock = threading.RLock()
 
 
 def bump(key):
@@ -90,13 +90,18 @@ class Handler(BaseHTTPRequestHandler):
         if os.environ.get("FAULT_SERVER_LOG"):
             sys.stderr.write("fault_server: " + (fmt % args) + "\n")
 
+    def date_time_string(self, timestamp=None):
+        return getattr(self, "date_override", None) or super().date_time_string(timestamp)
+
     def reply(self, status, payload, extra=None):
         body = json.dumps(payload).encode()
+        extra = dict(extra or {})
+        self.date_override = extra.pop("Date", None)
         self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.1")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("x-amzn-RequestId", "req-%d" % bump("_requests"))
-        for name, value in (extra or {}).items():
+        for name, value in extra.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
@@ -155,7 +160,7 @@ class Handler(BaseHTTPRequestHandler):
             while True:
                 time.sleep(3600)
         if kind == "verify":
-            status, payload = verify(self, body, parts[1])
+            status, payload = verify(self, body, "/".join(parts[1:]))
             return self.reply(status, payload)
         if kind == "_concurrency":
             with lock:

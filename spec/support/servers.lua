@@ -30,7 +30,9 @@ local running = {}
 function servers.start(script, args, opts)
   opts = opts or {}
   if not script:match("^/") then script = repo_root() .. "/" .. script end
-  local parts = {"exec", quote(opts.interpreter or PYTHON), quote(script)}
+  -- env replaces itself with the interpreter, so the parent stays this process; a sanitizer
+  -- preloaded into the specs (make asan) has no business in the fixture.
+  local parts = {"exec env -u LD_PRELOAD", quote(opts.interpreter or PYTHON), quote(script)}
   for _, a in ipairs(args or {}) do parts[#parts + 1] = quote(a) end
   local f = assert(io.popen(table.concat(parts, " "), "r"))
   local first = f:read("l")
@@ -79,7 +81,7 @@ end
 
 -- A loopback port that nothing listens on (bound, then released).
 function servers.closed_port()
-  local f = assert(io.popen(quote(PYTHON) .. " -c " .. quote(
+  local f = assert(io.popen("env -u LD_PRELOAD " .. quote(PYTHON) .. " -c " .. quote(
     "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")))
   local port = tonumber(f:read("l"))
   f:close()
