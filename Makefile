@@ -22,7 +22,7 @@ CORE    = $(BUILD)/awspromise/core.so
 INST_LIBDIR ?= /usr/local/lib/lua/5.4
 INST_LUADIR ?= /usr/local/share/lua/5.4
 
-export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/?.lua;;
+export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 
 .PHONY: all deps test spec valgrind asan bench demo install clean
@@ -61,7 +61,7 @@ asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
 	LD_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tools/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  LUA_CPATH="$(CURDIR)/build-asan/?.so;;" $(BUSTED) $(BUSTED_ARGS) spec
+	  LUA_CPATH="$(CURDIR)/build-asan/?.so;;" $(BUSTED) --cpath="$(CURDIR)/build-asan/?.so" $(BUSTED_ARGS) spec
 
 bench: deps all
 	bash bench/run
@@ -70,6 +70,8 @@ install: $(CORE)
 	mkdir -p $(INST_LIBDIR)/awspromise $(INST_LUADIR)/awspromise
 	cp $(CORE) $(INST_LIBDIR)/awspromise/core.so
 	cp lua/awspromise/*.lua $(INST_LUADIR)/awspromise/
+	mkdir -p $(INST_LUADIR)/awspromise/models
+	cp models/*.json models/NOTICE $(INST_LUADIR)/awspromise/models/
 
 clean:
 	rm -rf build build-asan

@@ -33,6 +33,11 @@ int aws_xml_blank(const char *s, size_t len);
 
 /* ---- protocol_query.c ---- */
 
+/* The kind of value a member or reference node stands for, with the resolved shape in *shape.
+ * A node with neither "type" nor "shape" is a string: the JavaScript SDK's min.json models spell
+ * plain strings as {} or {"locationName": ...}. */
+aws_kind aws_xml_kind(const aws_model *m, const cJSON *ref, const cJSON **shape);
+
 /* Pushes a sequence of the keys of the map table at idx, in the order a `__pairs` metamethod
  * gives when the table has one, else sorted bytewise (a stable wire order). Raises a
  * SerializationError naming `path` for a key that is not a string. */

@@ -61,6 +61,21 @@ local function this_dir()
   return file:match("^(.*)[/\\][^/\\]*$") or "."
 end
 
+-- "/a/lua/awspromise/../../models" -> "/a/models" (for messages; the paths work either way).
+local function tidy(path)
+  local out = {}
+  for seg in path:gmatch("[^/]+") do
+    if seg == ".." and #out > 0 and out[#out] ~= ".." then
+      out[#out] = nil
+    elseif seg ~= "." then
+      out[#out + 1] = seg
+    end
+  end
+  local s = table.concat(out, "/")
+  if path:sub(1, 1) == "/" then return "/" .. s end
+  return s == "" and "." or s
+end
+
 local function candidates()
   local list = {}
   local env = os.getenv("AWSPROMISE_MODELS")
@@ -71,14 +86,14 @@ local function candidates()
   local dir = this_dir()
   if dir then
     list[#list + 1] = dir .. "/models"
-    list[#list + 1] = dir .. "/../../models"
+    list[#list + 1] = tidy(dir .. "/../../models")
   end
   -- The module found through package.path, if it is another copy than this one.
   local found = package.searchpath("awspromise.models", package.path)
   local other = found and found:match("^(.*)[/\\][^/\\]*$")
   if other and other ~= dir then
     list[#list + 1] = other .. "/models"
-    list[#list + 1] = other .. "/../../models"
+    list[#list + 1] = tidy(other .. "/../../models")
   end
   return list, false
 end

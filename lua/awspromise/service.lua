@@ -233,8 +233,13 @@ function Service:buildHttpRequest(operation, params)
     ep.scheme, ep.host, ep.basePath = scheme, host, base_path
   end
   local path = req.path
-  if self.serviceIdentifier == "s3" and params and params.Bucket then
-    host, path = require("awspromise.endpoints").s3_address(host, path, params.Bucket, scheme, config)
+  if self.serviceIdentifier == "s3" and type(params) == "table" and type(params.Bucket) == "string" then
+    local addressing = ep.s3Addressing
+    if not addressing then
+      addressing = setmetatable({endpoint = ep.url}, {__index = config})
+      ep.s3Addressing = addressing
+    end
+    host, path = require("awspromise.endpoints").s3_address(host, path, params.Bucket, scheme, addressing)
   end
   if req.hostPrefix and config.hostPrefixEnabled ~= false then host = req.hostPrefix .. host end
   local url = scheme .. host .. base_path .. path
