@@ -2,14 +2,15 @@
  * document and each element is read straight into Lua values as the model's shape for it says,
  * so no intermediate tree is built and a 1 MB reply costs one pass.
  *
- * Expat calls back from inside XML_Parse, where a Lua error would longjmp over expat's frames and
- * leak its memory. The whole parse therefore runs inside a lua_pcall'd C function, and every C
- * allocation it makes (the parser, the text buffers, the shape caches) hangs off a context that
- * lives on the caller's C stack: whether the pcall returns normally or with a memory error, the
- * caller frees all of it, then re-raises. Inside the callbacks the only Lua calls are pushes,
- * table creation and raw sets on fresh tables (no metamethods can run), so a memory error is the
- * only error that can escape them. Everything else (too deep, a C allocation failing) is recorded
- * in `failed` and stops the parser. */
+ * Expat calls back from inside XML_Parse, where a Lua error would longjmp over expat's frames.
+ * The whole parse therefore runs inside a lua_pcall'd C function, and every C allocation it makes
+ * (the text buffers, the shape caches) hangs off a context that the caller frees whether the
+ * pcall returns normally or with a memory error, then re-raises. Expat itself cannot be freed
+ * after such a jump (XML_ParserFree refuses a parser still "inside a handler"), so its memory
+ * comes from a tracking allocator: after a jump every block it still holds is freed directly.
+ * Inside the callbacks the only Lua calls are pushes, table creation and raw sets on fresh tables
+ * (no metamethods run), so a memory error is the only error that can escape them. Everything
+ * else (too deep, a C allocation failing) is recorded in `failed` and stops the parser. */
 #include "xml_shape.h"
 
 #include "codec.h"
@@ -25,6 +26,66 @@
 
 /* DescribeInstances nests about 12 deep; this only bounds hostile input. */
 #define XML_SHAPE_MAX_DEPTH 200
+
+/* ---------------------------------------------------------------- expat's memory */
+
+/* Each block expat allocates is linked into the list of the parse that allocated it (a circular
+ * list through a sentinel); expat's memory functions take no context, so the list being
+ * allocated into is a thread-local that every parse sets and restores (a nested parse, from a
+ * finalizer run by the collector, restores its caller's). */
+typedef union mhead {
+    struct {
+        union mhead *prev, *next;
+    } l;
+    max_align_t align;
+} mhead;
+
+static _Thread_local mhead *current_blocks;
+
+static void *track_malloc(size_t n)
+{
+    mhead *s = current_blocks;
+    mhead *h = n <= SIZE_MAX - sizeof *h ? malloc(sizeof *h + n) : NULL;
+    if (!h)
+        return NULL;
+    h->l.prev = s;
+    h->l.next = s->l.next;
+    s->l.next->l.prev = h;
+    s->l.next = h;
+    return h + 1;
+}
+
+static void track_free(void *p)
+{
+    if (!p)
+        return;
+    mhead *h = (mhead *)p - 1;
+    h->l.prev->l.next = h->l.next;
+    h->l.next->l.prev = h->l.prev;
+    free(h);
+}
+
+static void *track_realloc(void *p, size_t n)
+{
+    if (!p)
+        return track_malloc(n);
+    mhead *h = (mhead *)p - 1;
+    mhead *prev = h->l.prev, *next = h->l.next;
+    mhead *g = n <= SIZE_MAX - sizeof *g ? realloc(h, sizeof *g + n) : NULL;
+    if (!g)
+        return NULL; /* the old block stays linked and valid */
+    prev->l.next = g;
+    next->l.prev = g;
+    return g + 1;
+}
+
+static const XML_Memory_Handling_Suite tracking_suite = {track_malloc, track_realloc, track_free};
+
+static void free_all_blocks(mhead *sentinel)
+{
+    while (sentinel->l.next != sentinel)
+        track_free(sentinel->l.next + 1);
+}
 
 /* ---------------------------------------------------------------- caches of shape facts */
 
@@ -99,6 +160,7 @@ typedef struct xparse {
     frame frames[XML_SHAPE_MAX_DEPTH];
     int depth;
     int skip;             /* > 0 while inside an element nobody asked for: its nesting depth */
+    mhead blocks_of_expat; /* sentinel of the blocks expat holds */
     strbuf text;          /* character data of the open scalar element */
     strbuf scratch;       /* base64 decoding */
     ablock *blocks;
@@ -741,7 +803,7 @@ static int parse_protected(lua_State *L)
     parse_job *job = lua_touserdata(L, 1);
     xparse *c = job->c;
     c->target = 2;
-    c->parser = XML_ParserCreate(NULL);
+    c->parser = XML_ParserCreate_MM(NULL, &tracking_suite, NULL);
     if (!c->parser) {
         c->failed = "out of memory";
         return 0;
@@ -767,13 +829,19 @@ int aws_xml_read_structure(lua_State *L, const aws_model *m, const cJSON *ref, c
     c->root_ref = ref;
     c->wrappers = wrappers;
     c->skip_bound = skip_bound;
+    c->blocks_of_expat.l.prev = c->blocks_of_expat.l.next = &c->blocks_of_expat;
+    mhead *outer_blocks = current_blocks;
+    current_blocks = &c->blocks_of_expat;
     parse_job job = {c, xml, len};
     lua_pushcfunction(L, parse_protected);
     lua_pushlightuserdata(L, &job);
     lua_pushvalue(L, target);
     int status = lua_pcall(L, 2, 0, 0);
-    if (c->parser)
+    /* after a jump out of a callback, expat's parser is left for dead: free its blocks as such */
+    if (status == LUA_OK && c->parser)
         XML_ParserFree(c->parser);
+    free_all_blocks(&c->blocks_of_expat);
+    current_blocks = outer_blocks;
     sb_free(&c->text);
     sb_free(&c->scratch);
     while (c->blocks) {

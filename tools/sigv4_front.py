@@ -412,6 +412,7 @@ class FrontHandler(BaseHTTPRequestHandler):
         service = self.server.route.service
         status, ctype, body, extra = error_document(service, refusal.kind, refusal.message, refusal.details,
                                                     request_id)
+        self.responded = True
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         for k, v in extra:
@@ -430,7 +431,9 @@ class FrontHandler(BaseHTTPRequestHandler):
         route = self.server.route
         request_id = str(uuid.uuid4())
         verdict = "?"
+        detail = ""
         status = 0
+        self.responded = False
         try:
             try:
                 body, had_length = self.read_body()
@@ -446,23 +449,32 @@ class FrontHandler(BaseHTTPRequestHandler):
                                                       headers, body)
             except Refusal as refusal:
                 verdict = refusal.kind + ": " + refusal.message
-                if "CanonicalRequest" in refusal.details:
-                    d = refusal.details
-                    verdict += "\n    signature provided: %s\n    signature expected: %s" % (
+                d = refusal.details
+                if "CanonicalRequest" in d:
+                    detail = "\n    signature provided: %s\n    signature expected: %s" % (
                         d.get("SignatureProvided"), d.get("Expected"))
-                    verdict += "\n    canonical request:\n      " + d["CanonicalRequest"].replace("\n", "\n      ")
-                    verdict += "\n    string to sign:\n      " + d["StringToSign"].replace("\n", "\n      ")
+                    detail += "\n    canonical request (%r):\n      " % d["CanonicalRequest"]
+                    detail += d["CanonicalRequest"].replace("\n", "\n      ")
+                    detail += "\n    string to sign:\n      " + d["StringToSign"].replace("\n", "\n      ")
                 status = self.refuse(refusal, request_id)
                 return
             status = self.forward(headers, body, had_length)
         except (ConnectionError, TimeoutError, socket.timeout) as exc:
             self.close_connection = True
             verdict += " (client connection: %s)" % exc.__class__.__name__
+        except Exception as exc:
+            # Answer rather than drop the connection: a client may resend a request whose connection
+            # broke, and the backend may have carried it out already.
+            self.close_connection = True
+            self.close_backend()
+            verdict += " (front error: %r)" % exc
+            if not self.responded:
+                status = self.refuse(Refusal("backend", "local-aws front: internal error: %r" % exc), request_id)
         finally:
             ms = (time.monotonic() - t0) * 1000
             path = self.path if len(self.path) <= 200 else self.path[:200] + "..."
-            log("%s %s %s %s %s %s %.1fms" % (stamp(), self.server.name, self.command, path, status or "-", verdict,
-                                              ms))
+            log("%s %s %s %s %s %s %.1fms%s" % (stamp(), self.server.name, self.command, path, status or "-",
+                                                verdict, ms, detail))
 
     def open_backend(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.server.route.port, timeout=600)
@@ -502,6 +514,7 @@ class FrontHandler(BaseHTTPRequestHandler):
                     return self.refuse(refusal, str(uuid.uuid4()))
                 # A kept-alive connection the backend had closed: retry once on a new one.
         status = resp.status
+        self.responded = True
         self.send_response_only(status, resp.reason)
         length = None
         for name, value in resp.getheaders():
@@ -519,21 +532,27 @@ class FrontHandler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if not no_body:
-            while True:
-                data = resp.read1(65536) if hasattr(resp, "read1") else resp.read(65536)
-                if not data:
-                    break
+        try:
+            if not no_body:
+                while True:
+                    data = resp.read(65536)
+                    if not data:
+                        break
+                    if chunked:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    else:
+                        self.wfile.write(data)
                 if chunked:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                else:
-                    self.wfile.write(data)
-            if chunked:
-                self.wfile.write(b"0\r\n\r\n")
-        else:
-            resp.read()
-        if resp.will_close:
-            self.close_backend()
+                    self.wfile.write(b"0\r\n\r\n")
+            else:
+                resp.read()
+        finally:
+            # A response read to its end leaves the backend connection ready for the next request;
+            # one cut short (the client went away) does not.
+            complete = resp.isclosed() or resp.length in (None, 0)
+            resp.close()
+            if resp.will_close or not complete:
+                self.close_backend()
         return status
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = handle_any
