@@ -27,14 +27,3 @@ int luaopen_awspromise_core(lua_State *L)
     lua_rawsetp(L, LUA_REGISTRYINDEX, &module_key);
     return 1;
 }
-
-/* TEMPORARY until the helpers' files land */
-#include "protocol.h"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#define AWS_UNBUILT(fn, args) __attribute__((weak)) int fn args { (void)L; (void)m; (void)op; return luaL_error(L, #fn ": not built yet"); }
-AWS_UNBUILT(aws_build_json, (lua_State *L, const aws_model *m, const cJSON *op, int params, int opts))
-AWS_UNBUILT(aws_build_xml, (lua_State *L, const aws_model *m, const cJSON *op, int params, int opts))
-AWS_UNBUILT(aws_build_query, (lua_State *L, const aws_model *m, const cJSON *op, int params, int opts))
-AWS_UNBUILT(aws_parse_json, (lua_State *L, const aws_model *m, const cJSON *op, int response))
-AWS_UNBUILT(aws_parse_xml, (lua_State *L, const aws_model *m, const cJSON *op, int response))
-AWS_UNBUILT(aws_parse_query, (lua_State *L, const aws_model *m, const cJSON *op, int response))

@@ -121,6 +121,9 @@ const cJSON *aws_model_resolve(const aws_model *m, const cJSON *node)
         }
         if (type)
             return node;
+        /* The JavaScript SDK's min.json leaves plain strings untyped: {"location": "uri"}. */
+        if (!ref)
+            return node;
         if (!cJSON_IsString(ref))
             return NULL;
         node = index_find(&m->shape_index, ref->valuestring);
@@ -152,7 +155,11 @@ int aws_model_trait_bool(const aws_model *m, const cJSON *member, const char *tr
 
 const char *aws_shape_type(const cJSON *shape)
 {
+    if (!shape)
+        return NULL;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(shape, "type");
+    if (!t)
+        return "string"; /* min.json's untyped members are strings */
     return cJSON_IsString(t) ? t->valuestring : NULL;
 }
 

@@ -26,7 +26,8 @@ const char *aws_model_meta(const aws_model *m, const char *field);
 const cJSON *aws_model_operation(const aws_model *m, const char *name);
 const cJSON *aws_model_shape(const aws_model *m, const char *name);
 
-/* Follows "shape" references until a node with "type"; NULL for a dangling reference. */
+/* Follows "shape" references until a node with "type" (or a node with neither "type" nor
+ * "shape", which min.json uses for plain strings); NULL for a dangling reference. */
 const cJSON *aws_model_resolve(const aws_model *m, const cJSON *node);
 /* The trait on the member node, else on the shape it resolves to; NULL when neither has it. */
 const cJSON *aws_model_trait(const aws_model *m, const cJSON *member, const char *trait);
@@ -35,7 +36,7 @@ const char *aws_model_trait_string(const aws_model *m, const cJSON *member, cons
 int aws_model_trait_bool(const aws_model *m, const cJSON *member, const char *trait);
 
 /* shape["type"]: "structure", "list", "map", "string", "integer", "long", "float", "double",
- * "boolean", "timestamp", "blob" (NULL if missing). */
+ * "boolean", "timestamp", "blob"; "string" when the node has no type (min.json's plain strings). */
 const char *aws_shape_type(const cJSON *shape);
 /* The operation's input / output reference (NULL when the operation has none). */
 const cJSON *aws_operation_input(const cJSON *op);

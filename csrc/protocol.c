@@ -146,7 +146,10 @@ static int l_build_request(lua_State *L)
     else
         return luaL_error(L, "build_request: unsupported protocol '%s'", protocol);
     int req = lua_gettop(L);
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "httpChecksumRequired")) && !add_content_md5(L, req))
+    const cJSON *checksum = cJSON_GetObjectItemCaseSensitive(op, "httpChecksum");
+    int md5_required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "httpChecksumRequired")) ||
+                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(checksum, "requestChecksumRequired"));
+    if (md5_required && !add_content_md5(L, req))
         return luaL_error(L, "build_request: cannot compute Content-MD5");
     return 1;
 }

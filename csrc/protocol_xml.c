@@ -14,6 +14,8 @@
 
 #include "codec.h"
 
+#include <expat.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -405,6 +407,151 @@ int aws_build_xml(lua_State *L, const aws_model *m, const cJSON *op, int params,
     return 1;
 }
 
+/* ---------------------------------------------------------------- reading error fields */
+
+static int is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* XML_Parse takes an int length: feed larger documents in pieces. */
+static enum XML_Status feed(XML_Parser p, const char *s, size_t len)
+{
+    enum XML_Status st = XML_STATUS_OK;
+    size_t off = 0;
+    do {
+        size_t chunk = len - off > (size_t)(INT_MAX / 2) ? (size_t)(INT_MAX / 2) : len - off;
+        st = XML_Parse(p, s + off, (int)chunk, off + chunk == len);
+        off += chunk;
+    } while (st == XML_STATUS_OK && off < len);
+    return st;
+}
+
+static const char *local_part(const char *name)
+{
+    const char *colon = strrchr(name, ':');
+    return colon ? colon + 1 : name;
+}
+
+enum { EF_CODE, EF_MESSAGE, EF_REQUEST_ID, EF_HOST_ID };
+
+typedef struct efields {
+    XML_Parser parser;
+    aws_guard *g;
+    unsigned have;
+    int depth;
+    int capture, capture_depth;
+    unsigned char is_error[64];
+    int failed;
+} efields;
+
+static void XMLCALL ef_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+    (void)atts;
+    efields *e = ud;
+    const char *local = local_part(name);
+    e->depth++;
+    if (e->depth < 64)
+        e->is_error[e->depth] = strcmp(local, "Error") == 0;
+    int parent_error = e->depth >= 2 && e->depth - 1 < 64 && e->is_error[e->depth - 1];
+    int shallow = parent_error || e->depth == 2;
+    int field = -1;
+    if (parent_error && strcmp(local, "Code") == 0)
+        field = EF_CODE;
+    else if (parent_error && strcmp(local, "Message") == 0)
+        field = EF_MESSAGE;
+    else if (shallow && (strcmp(local, "RequestId") == 0 || strcmp(local, "RequestID") == 0))
+        field = EF_REQUEST_ID;
+    else if (shallow && strcmp(local, "HostId") == 0)
+        field = EF_HOST_ID;
+    if (field >= 0 && e->capture < 0 && !(e->have & (1u << field))) {
+        e->capture = field;
+        e->capture_depth = e->depth;
+        sb_reset(&e->g->sb[field]);
+    }
+}
+
+static void XMLCALL ef_end(void *ud, const XML_Char *name)
+{
+    (void)name;
+    efields *e = ud;
+    if (e->capture >= 0 && e->depth == e->capture_depth) {
+        e->have |= 1u << e->capture;
+        e->capture = -1;
+    }
+    e->depth--;
+}
+
+static void XMLCALL ef_text(void *ud, const XML_Char *s, int len)
+{
+    efields *e = ud;
+    if (e->capture < 0 || e->depth != e->capture_depth)
+        return;
+    if (!sb_append(&e->g->sb[e->capture], s, (size_t)len)) {
+        e->failed = 1;
+        XML_StopParser(e->parser, XML_FALSE);
+    }
+}
+
+int aws_xml_error_fields(aws_guard *g, const char *xml, size_t len, unsigned *have)
+{
+    efields e;
+    memset(&e, 0, sizeof e);
+    e.g = g;
+    e.capture = -1;
+    e.parser = XML_ParserCreate(NULL);
+    if (!e.parser)
+        return 0;
+    XML_SetUserData(e.parser, &e);
+    XML_SetElementHandler(e.parser, ef_start, ef_end);
+    XML_SetCharacterDataHandler(e.parser, ef_text);
+    int ok = feed(e.parser, xml, len) == XML_STATUS_OK && !e.failed;
+    XML_ParserFree(e.parser);
+    *have = e.have;
+    return ok;
+}
+
+int aws_xml_blank(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!is_space(s[i]))
+            return 0;
+    return 1;
+}
+
+int aws_xml_root_is_error(const char *xml, size_t len)
+{
+    const char *p = xml, *end = xml + len;
+    if (end - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
+        p += 3;
+    for (;;) {
+        while (p < end && is_space(*p))
+            p++;
+        if (end - p < 2 || *p != '<')
+            return 0;
+        /* skip the declaration, processing instructions, comments and a DOCTYPE */
+        if (p[1] == '?' || p[1] == '!') {
+            const char *close = end - p >= 4 && memcmp(p, "<!--", 4) == 0 ? NULL : memchr(p, '>', (size_t)(end - p));
+            if (!close) {
+                for (const char *q = p + 4; q + 3 <= end; q++)
+                    if (memcmp(q, "-->", 3) == 0) {
+                        close = q + 2;
+                        break;
+                    }
+            }
+            if (!close)
+                return 0;
+            p = close + 1;
+            continue;
+        }
+        break;
+    }
+    if (end - p < 7 || memcmp(p, "<Error", 6) != 0)
+        return 0;
+    char next = p[6];
+    return next == '>' || next == '/' || is_space(next);
+}
+
 /* ---------------------------------------------------------------- errors */
 
 static const char *status_code_name(int status)
@@ -476,7 +623,7 @@ static void set_field(lua_State *L, int err, const char *field, const strbuf *sb
     lua_setfield(L, err, field);
 }
 
-enum { EF_CODE = 1, EF_MESSAGE = 2, EF_REQUEST_ID = 4, EF_HOST_ID = 8 };
+enum { HAVE_CODE = 1, HAVE_MESSAGE = 2, HAVE_REQUEST_ID = 4, HAVE_HOST_ID = 8 };
 
 int aws_xml_push_error(lua_State *L, const aws_model *m, const cJSON *op, int response, int status, int headers,
                        const char *body, size_t blen, int rest)
@@ -488,11 +635,11 @@ int aws_xml_push_error(lua_State *L, const aws_model *m, const cJSON *op, int re
         if (g->sb[i].failed)
             aws_raise_oom(L, "parse_response");
     if (!g->sb[0].len)
-        have &= ~(unsigned)EF_CODE;
+        have &= ~(unsigned)HAVE_CODE;
 
     lua_pushboolean(L, 0);
     const char *named = status_code_name(status);
-    if (have & EF_CODE)
+    if (have & HAVE_CODE)
         aws_push_error(L, g->sb[0].data, "");
     else if (named)
         aws_push_error(L, named, "");
@@ -514,7 +661,7 @@ int aws_xml_push_error(lua_State *L, const aws_model *m, const cJSON *op, int re
         }
     }
     lua_pop(L, 1);
-    if (have & EF_MESSAGE)
+    if (have & HAVE_MESSAGE)
         set_field(L, err, "message", &g->sb[1]);
     else if (!parsed) {
         lua_pushfstring(L, "the service answered with HTTP status %d", status);
@@ -522,9 +669,9 @@ int aws_xml_push_error(lua_State *L, const aws_model *m, const cJSON *op, int re
     }
     lua_pushinteger(L, status);
     lua_setfield(L, err, "statusCode");
-    if (have & EF_REQUEST_ID)
+    if (have & HAVE_REQUEST_ID)
         set_field(L, err, "requestId", &g->sb[2]);
-    if (have & EF_HOST_ID)
+    if (have & HAVE_HOST_ID)
         set_field(L, err, "extendedRequestId", &g->sb[3]);
     set_from_header(L, headers, "x-amz-request-id", err, "requestId");
     set_from_header(L, headers, "x-amzn-requestid", err, "requestId");

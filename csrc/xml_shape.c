@@ -9,7 +9,8 @@
  * after such a jump (XML_ParserFree refuses a parser still "inside a handler"), so its memory
  * comes from a tracking allocator: after a jump every block it still holds is freed directly.
  * Inside the callbacks the only Lua calls are pushes, table creation and raw sets on fresh tables
- * (no metamethods run), so a memory error is the only error that can escape them. Everything
+ * (no metamethods run; a finalizer the collector runs meanwhile has its errors turned into
+ * warnings by Lua), so a memory error is the only error that can escape them. Everything
  * else (too deep, a C allocation failing) is recorded in `failed` and stops the parser. */
 #include "xml_shape.h"
 
@@ -18,7 +19,6 @@
 #include <expat.h>
 #include <limits.h>
 #include <math.h>
-#include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -129,13 +129,6 @@ typedef struct ablock {
     max_align_t data[];
 } ablock;
 
-/* Pointer-keyed open-addressing map (model node -> cached facts). */
-typedef struct pmap {
-    const void **keys;
-    void **vals;
-    size_t cap, n;
-} pmap;
-
 enum { F_STRUCT, F_LIST, F_MAP, F_ENTRY, F_SCALAR };
 enum { D_NONE, D_FIELD, D_APPEND, D_KEY, D_VALUE, D_INSERT };
 
@@ -164,7 +157,6 @@ typedef struct xparse {
     strbuf text;          /* character data of the open scalar element */
     strbuf scratch;       /* base64 decoding */
     ablock *blocks;
-    pmap types, structs;
     const char *failed;
 } xparse;
 
@@ -194,61 +186,6 @@ static void *arena_alloc(xparse *c, size_t n)
     return p;
 }
 
-static size_t pmap_hash(const void *k, size_t mask)
-{
-    uintptr_t v = (uintptr_t)k;
-    v ^= v >> 17;
-    v *= (uintptr_t)0x9E3779B97F4A7C15ull;
-    return (size_t)(v >> 7) & mask;
-}
-
-static void *pmap_get(const pmap *p, const void *k)
-{
-    if (!p->cap)
-        return NULL;
-    for (size_t i = pmap_hash(k, p->cap - 1);; i = (i + 1) & (p->cap - 1)) {
-        if (!p->keys[i])
-            return NULL;
-        if (p->keys[i] == k)
-            return p->vals[i];
-    }
-}
-
-static int pmap_put(pmap *p, const void *k, void *v)
-{
-    if ((p->n + 1) * 2 > p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 64;
-        const void **keys = calloc(cap, sizeof *keys);
-        void **vals = calloc(cap, sizeof *vals);
-        if (!keys || !vals) {
-            free(keys);
-            free(vals);
-            return 0;
-        }
-        for (size_t i = 0; i < p->cap; i++) {
-            if (!p->keys[i])
-                continue;
-            size_t j = pmap_hash(p->keys[i], cap - 1);
-            while (keys[j])
-                j = (j + 1) & (cap - 1);
-            keys[j] = p->keys[i];
-            vals[j] = p->vals[i];
-        }
-        free(p->keys);
-        free(p->vals);
-        p->keys = keys;
-        p->vals = vals;
-        p->cap = cap;
-    }
-    size_t i = pmap_hash(k, p->cap - 1);
-    while (p->keys[i])
-        i = (i + 1) & (p->cap - 1);
-    p->keys[i] = k;
-    p->vals[i] = v;
-    p->n++;
-    return 1;
-}
-
 static uint32_t name_hash(const char *s, size_t n)
 {
     uint32_t h = 2166136261u;
@@ -270,14 +207,14 @@ static const char *local_part(const char *name)
     return colon ? colon + 1 : name;
 }
 
+/* Called once per member per structure table and once per list item or map value type: the
+ * results are kept where they are found (xmember.type, xtype.item), so a document with
+ * thousands of elements of one shape builds its facts once. */
 static xtype *xtype_of(xparse *c, const cJSON *ref)
 {
     if (!ref)
         return NULL;
-    xtype *t = pmap_get(&c->types, ref);
-    if (t)
-        return t;
-    t = arena_alloc(c, sizeof *t);
+    xtype *t = arena_alloc(c, sizeof *t);
     if (!t) {
         fail(c, "out of memory");
         return NULL;
@@ -297,10 +234,6 @@ static xtype *xtype_of(xparse *c, const cJSON *ref)
             t->key_name = "key";
         if (!t->value_name)
             t->value_name = "value";
-    }
-    if (!pmap_put(&c->types, ref, t)) {
-        fail(c, "out of memory");
-        return NULL;
     }
     return t;
 }
@@ -323,10 +256,6 @@ static xstruct *struct_of(xparse *c, xtype *t)
 {
     if (t->st)
         return t->st;
-    /* several references may name one structure: its member table is built once per shape */
-    xstruct *st = pmap_get(&c->structs, t->shape);
-    if (st)
-        return t->st = st;
     const cJSON *members = cJSON_GetObjectItemCaseSensitive(t->shape, "members");
     size_t n = 0;
     for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next)
@@ -334,7 +263,7 @@ static xstruct *struct_of(xparse *c, xtype *t)
     size_t cap = 8;
     while (cap < 2 * n)
         cap *= 2;
-    st = arena_alloc(c, sizeof *st);
+    xstruct *st = arena_alloc(c, sizeof *st);
     xmember *all = arena_alloc(c, (n ? n : 1) * sizeof *all);
     int32_t *slots = arena_alloc(c, cap * sizeof *slots);
     if (!st || !all || !slots) {
@@ -389,10 +318,6 @@ static xstruct *struct_of(xparse *c, xtype *t)
     st->mask = cap - 1;
     st->attrs = all + back;
     st->nattrs = n - back;
-    if (!pmap_put(&c->structs, t->shape, st)) {
-        fail(c, "out of memory");
-        return NULL;
-    }
     return t->st = st;
 }
 
@@ -849,10 +774,6 @@ int aws_xml_read_structure(lua_State *L, const aws_model *m, const cJSON *ref, c
         c->blocks = b->next;
         free(b);
     }
-    free(c->types.keys);
-    free(c->types.vals);
-    free(c->structs.keys);
-    free(c->structs.vals);
     const char *failed = c->failed;
     free(c);
     if (status != LUA_OK)
@@ -862,127 +783,4 @@ int aws_xml_read_structure(lua_State *L, const aws_model *m, const cJSON *ref, c
         return 0;
     }
     return 1;
-}
-
-/* ---------------------------------------------------------------- error fields */
-
-enum { EF_CODE, EF_MESSAGE, EF_REQUEST_ID, EF_HOST_ID };
-
-typedef struct efields {
-    XML_Parser parser;
-    aws_guard *g;
-    unsigned have;
-    int depth;
-    int capture, capture_depth;
-    unsigned char is_error[64];
-    int failed;
-} efields;
-
-static void XMLCALL ef_start(void *ud, const XML_Char *name, const XML_Char **atts)
-{
-    (void)atts;
-    efields *e = ud;
-    const char *local = local_part(name);
-    e->depth++;
-    if (e->depth < 64)
-        e->is_error[e->depth] = strcmp(local, "Error") == 0;
-    int parent_error = e->depth >= 2 && e->depth - 1 < 64 && e->is_error[e->depth - 1];
-    int shallow = parent_error || e->depth == 2;
-    int field = -1;
-    if (parent_error && strcmp(local, "Code") == 0)
-        field = EF_CODE;
-    else if (parent_error && strcmp(local, "Message") == 0)
-        field = EF_MESSAGE;
-    else if (shallow && (strcmp(local, "RequestId") == 0 || strcmp(local, "RequestID") == 0))
-        field = EF_REQUEST_ID;
-    else if (shallow && strcmp(local, "HostId") == 0)
-        field = EF_HOST_ID;
-    if (field >= 0 && e->capture < 0 && !(e->have & (1u << field))) {
-        e->capture = field;
-        e->capture_depth = e->depth;
-        sb_reset(&e->g->sb[field]);
-    }
-}
-
-static void XMLCALL ef_end(void *ud, const XML_Char *name)
-{
-    (void)name;
-    efields *e = ud;
-    if (e->capture >= 0 && e->depth == e->capture_depth) {
-        e->have |= 1u << e->capture;
-        e->capture = -1;
-    }
-    e->depth--;
-}
-
-static void XMLCALL ef_text(void *ud, const XML_Char *s, int len)
-{
-    efields *e = ud;
-    if (e->capture < 0 || e->depth != e->capture_depth)
-        return;
-    if (!sb_append(&e->g->sb[e->capture], s, (size_t)len)) {
-        e->failed = 1;
-        XML_StopParser(e->parser, XML_FALSE);
-    }
-}
-
-int aws_xml_error_fields(aws_guard *g, const char *xml, size_t len, unsigned *have)
-{
-    efields e;
-    memset(&e, 0, sizeof e);
-    e.g = g;
-    e.capture = -1;
-    e.parser = XML_ParserCreate(NULL);
-    if (!e.parser)
-        return 0;
-    XML_SetUserData(e.parser, &e);
-    XML_SetElementHandler(e.parser, ef_start, ef_end);
-    XML_SetCharacterDataHandler(e.parser, ef_text);
-    int ok = feed(e.parser, xml, len) == XML_STATUS_OK && !e.failed;
-    XML_ParserFree(e.parser);
-    *have = e.have;
-    return ok;
-}
-
-/* ---------------------------------------------------------------- cheap checks */
-
-int aws_xml_blank(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (!is_space(s[i]))
-            return 0;
-    return 1;
-}
-
-int aws_xml_root_is_error(const char *xml, size_t len)
-{
-    const char *p = xml, *end = xml + len;
-    if (end - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
-        p += 3;
-    for (;;) {
-        while (p < end && is_space(*p))
-            p++;
-        if (end - p < 2 || *p != '<')
-            return 0;
-        /* skip the declaration, processing instructions, comments and a DOCTYPE */
-        if (p[1] == '?' || p[1] == '!') {
-            const char *close = end - p >= 4 && memcmp(p, "<!--", 4) == 0 ? NULL : memchr(p, '>', (size_t)(end - p));
-            if (!close) {
-                for (const char *q = p + 4; q + 3 <= end; q++)
-                    if (memcmp(q, "-->", 3) == 0) {
-                        close = q + 2;
-                        break;
-                    }
-            }
-            if (!close)
-                return 0;
-            p = close + 1;
-            continue;
-        }
-        break;
-    }
-    if (end - p < 7 || memcmp(p, "<Error", 6) != 0)
-        return 0;
-    char next = p[6];
-    return next == '>' || next == '/' || is_space(next);
 }

@@ -19,18 +19,6 @@
 int aws_xml_read_structure(lua_State *L, const aws_model *m, const cJSON *ref, const char *xml, size_t len,
                            int target, const char *const *wrappers, int skip_bound, const char **why);
 
-/* The error fields of an AWS XML error body, whatever its flavour (S3 <Error>, query
- * <ErrorResponse><Error>, ec2 <Response><Errors><Error>): g->sb[0] Code, sb[1] Message,
- * sb[2] RequestId (or RequestID), sb[3] HostId; `have` flags bit i when sb[i] was found.
- * Pure C (no Lua call). Returns 0 when the text is not XML (or out of memory). */
-int aws_xml_error_fields(aws_guard *g, const char *xml, size_t len, unsigned *have);
-
-/* 1 when the document element of the text is <Error> (S3 reports some failures with status 200). */
-int aws_xml_root_is_error(const char *xml, size_t len);
-
-/* 1 when the text holds nothing but white space. */
-int aws_xml_blank(const char *s, size_t len);
-
 /* ---- protocol_query.c ---- */
 
 /* The kind of value a member or reference node stands for, with the resolved shape in *shape.
@@ -53,6 +41,18 @@ int aws_scalar_text(lua_State *L, const aws_model *m, const cJSON *ref, int idx,
 int aws_param_unset(lua_State *L, int idx);
 
 /* ---- protocol_xml.c ---- */
+
+/* The error fields of an AWS XML error body, whatever its flavour (S3 <Error>, query
+ * <ErrorResponse><Error>, ec2 <Response><Errors><Error>): g->sb[0] Code, sb[1] Message,
+ * sb[2] RequestId (or RequestID), sb[3] HostId; `have` flags bit i when sb[i] was found.
+ * Pure C (no Lua call). Returns 0 when the text is not XML (or out of memory). */
+int aws_xml_error_fields(aws_guard *g, const char *xml, size_t len, unsigned *have);
+
+/* 1 when the document element of the text is <Error> (S3 reports some failures with status 200). */
+int aws_xml_root_is_error(const char *xml, size_t len);
+
+/* 1 when the text holds nothing but white space. */
+int aws_xml_blank(const char *s, size_t len);
 
 /* Builds the error of an XML protocol response and pushes false and the error table; returns 2.
  * `rest` parses members bound to headers (rest-xml). */

@@ -69,6 +69,10 @@ class State:
         self.launch("ami-0abcdef1234567890", "t2.micro", 1, [("Name", "web-2"), ("env", "prod")], "running", launched)
         self.launch("ami-0fedcba9876543210", "t3.small", 1, [("Name", "db-1"), ("env", "prod")], "stopped", launched)
         self.launch("ami-0123456789abcdef0", "m5.large", 2, [("Name", "batch"), ("env", "dev")], "running", launched)
+        self.launch("ami-0123456789abcdef0", "c5.xlarge", 1, [("Name", "old-batch"), ("env", "dev")], "terminated",
+                    launched)
+        self.launch("ami-0fedcba9876543210", "t3.small", 1, [("Name", "db-2"), ("env", "staging")], "running",
+                    launched)
 
     def launch(self, image_id, instance_type, count, tags, state, launched=None, key_name=None):
         reservation = self.new_id("r")
@@ -439,6 +443,7 @@ ACTIONS = {
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server_version = "AmazonEC2"
     sys_version = ""
 

@@ -487,8 +487,8 @@ class FrontHandler(BaseHTTPRequestHandler):
         conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
         for name, value in headers:
             lname = name.lower()
-            if lname in HOP_BY_HOP or lname == "content-length":
-                continue
+            if lname in HOP_BY_HOP or lname in ("content-length", "expect"):
+                continue  # the body goes whole, with its length
             conn.putheader(name, value)
         if had_length or body or self.command in ("POST", "PUT", "PATCH"):
             conn.putheader("Content-Length", str(len(body)))
