@@ -616,6 +616,8 @@ static int configure_easy(transfer *t, const char *url, const char *method, cons
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
+    /* S3 keys may contain "/../" or "/./": send the path exactly as it was signed. */
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
     if (strcmp(method, "GET") == 0 && !has_body) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(method, "HEAD") == 0) {
