@@ -216,6 +216,24 @@ describe("transport errors", function()
   end)
 end)
 
+describe("integrity and proxies", function()
+  it("a body that fails its x-amz-crc32 check is retried", function()
+    local k = key()
+    local data = client("/crc/" .. k):call():promise():await()
+    assert.equal(2, data.attempt)
+    local _, err = support.settle(client("/crc/" .. key(), {maxRetries = 0}):call():promise())
+    assert.equal("CRC32CheckFailed", err.code)
+    assert.is_true(err.retryable)
+  end)
+
+  it("goes through httpOptions.proxy", function()
+    local before = count("_proxied")
+    local c = client("", {endpoint = "http://service.proxied.test/ok", httpOptions = {proxy = server.url}})
+    assert.is_true(c:call():promise():await().ok)
+    assert.equal(before + 1, count("_proxied"))
+  end)
+end)
+
 describe("abort", function()
   local aborted = "RequestAbortedError"
 

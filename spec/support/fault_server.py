@@ -7,6 +7,8 @@ Paths (a trailing slash is ignored; the JSON protocol posts to the endpoint's pa
   /flaky/<key>/<n>/<status>    the first n requests for key get <status> with an InternalFailure
                                body, later ones 200 {"attempt": k}
   /throttle/<key>/<n>/<Code>   the first n get 400 {"__type": Code}, then 200
+  /crc/<key>                   200 with an x-amz-crc32 that is wrong the first time, right later
+  http://host/...              (absolute-form, as a proxy receives it) counted in _proxied
   /expired/<key>               the first gets 400 ExpiredTokenException, then 200
   /skew/<key>                  until a request is signed within 5 minutes of the server clock,
                                403 RequestTimeTooSkewed with a Date one hour ahead of real time
@@ -26,6 +28,7 @@ import struct
 import sys
 import threading
 import time
+import zlib
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -109,7 +112,12 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        parts = [p for p in self.path.split("?")[0].split("/") if p]
+        path = self.path
+        if path.startswith("http://"):
+            # absolute-form: we are being used as a forward proxy
+            bump("_proxied")
+            path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+        parts = [p for p in path.split("?")[0].split("/") if p]
         kind = parts[0] if parts else "ok"
         if kind == "ok":
             return self.reply(200, {"ok": True})
@@ -133,6 +141,17 @@ class Handler(BaseHTTPRequestHandler):
             if k <= n:
                 return self.reply(400, {"__type": code, "message": "slow down"})
             return self.reply(200, {"attempt": k})
+        if kind == "crc":
+            k = bump(parts[1])
+            body = json.dumps({"attempt": k}).encode()
+            crc = zlib.crc32(body) + (1 if k == 1 else 0)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.0")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("x-amz-crc32", str(crc))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if kind == "expired":
             k = bump(parts[1])
             if k == 1:
