@@ -55,6 +55,14 @@ void aws_open_model(lua_State *L);
 void aws_open_protocol(lua_State *L);
 void aws_open_validate(lua_State *L);
 
+/* ---- ljson.c ---- */
+/* Pushes the decoded value and returns 1, or pushes an error message and returns 0. */
+typedef int (*aws_decoder)(lua_State *L, const char *s, size_t len);
+/* The Lua side of json_decode / xml_decode and their _safe forms: decodes argument 1. Without a
+ * fallback the error is raised; with one, nil and the message are returned (the fallback
+ * standing in for an error value that is not a string). */
+int aws_decode_call(lua_State *L, aws_decoder decode, const char *fallback);
+
 /* ---- loop.c ---- */
 aws_loop *aws_loop_of(lua_State *L);
 uint64_t aws_now_us(void);

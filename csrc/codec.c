@@ -8,8 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (no time zone involved). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+/* By hand rather than timegm, which is not C11 and may consult TZ. Eras of 400 years start on
+ * March 1st so that leap days come last. */
+int64_t aws_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -19,7 +20,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static int digits(const char *s, const char *end, int n, int *out)
+int aws_digits(const char *s, const char *end, int n, int *out)
 {
     if (end - s < n)
         return 0;
@@ -36,19 +37,19 @@ static int digits(const char *s, const char *end, int n, int *out)
 static int parse_iso8601(const char *s, const char *end, double *out)
 {
     int y, mo, d, h = 0, mi = 0, sec = 0;
-    if (!digits(s, end, 4, &y) || end - s < 10 || s[4] != '-' || !digits(s + 5, end, 2, &mo) || s[7] != '-' ||
-        !digits(s + 8, end, 2, &d))
+    if (!aws_digits(s, end, 4, &y) || end - s < 10 || s[4] != '-' || !aws_digits(s + 5, end, 2, &mo) ||
+        s[7] != '-' || !aws_digits(s + 8, end, 2, &d))
         return 0;
     const char *p = s + 10;
     double frac = 0;
     int offset = 0;
     if (p < end && (*p == 'T' || *p == 't' || *p == ' ')) {
         p++;
-        if (!digits(p, end, 2, &h) || end - p < 5 || p[2] != ':' || !digits(p + 3, end, 2, &mi))
+        if (!aws_digits(p, end, 2, &h) || end - p < 5 || p[2] != ':' || !aws_digits(p + 3, end, 2, &mi))
             return 0;
         p += 5;
         if (p < end && *p == ':') {
-            if (!digits(p + 1, end, 2, &sec))
+            if (!aws_digits(p + 1, end, 2, &sec))
                 return 0;
             p += 3;
         }
@@ -66,19 +67,19 @@ static int parse_iso8601(const char *s, const char *end, double *out)
         } else if (p < end && (*p == '+' || *p == '-')) {
             int sign = *p == '-' ? -1 : 1, oh, om = 0;
             p++;
-            if (!digits(p, end, 2, &oh))
+            if (!aws_digits(p, end, 2, &oh))
                 return 0;
             p += 2;
             if (p < end && *p == ':')
                 p++;
-            if (p < end && digits(p, end, 2, &om))
+            if (p < end && aws_digits(p, end, 2, &om))
                 p += 2;
             offset = sign * (oh * 3600 + om * 60);
         }
     }
     if (p != end || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || sec > 60)
         return 0;
-    *out = (double)(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset) + frac;
+    *out = (double)(aws_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset) + frac;
     return 1;
 }
 
@@ -94,8 +95,8 @@ static int parse_http_date(const char *s, const char *end, double *out)
     while (p < end && *p == ' ')
         p++;
     int d, y, h, mi, sec, mo = -1;
-    if (!digits(p, end, 2, &d)) {
-        if (!digits(p, end, 1, &d))
+    if (!aws_digits(p, end, 2, &d)) {
+        if (!aws_digits(p, end, 1, &d))
             return 0;
         p += 1;
     } else {
@@ -110,13 +111,13 @@ static int parse_http_date(const char *s, const char *end, double *out)
     if (mo < 0)
         return 0;
     p += 4;
-    if (!digits(p, end, 4, &y))
+    if (!aws_digits(p, end, 4, &y))
         return 0;
     p += 5;
-    if (!digits(p, end, 2, &h) || end - p < 8 || p[2] != ':' || !digits(p + 3, end, 2, &mi) || p[5] != ':' ||
-        !digits(p + 6, end, 2, &sec))
+    if (!aws_digits(p, end, 2, &h) || end - p < 8 || p[2] != ':' || !aws_digits(p + 3, end, 2, &mi) || p[5] != ':' ||
+        !aws_digits(p + 6, end, 2, &sec))
         return 0;
-    *out = (double)(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec);
+    *out = (double)(aws_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec);
     return 1;
 }
 

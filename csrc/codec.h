@@ -3,8 +3,15 @@
 #define AWSPROMISE_CODEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "strbuf.h"
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (no time zone involved). */
+int64_t aws_days_from_civil(int64_t y, int m, int d);
+/* Reads exactly n decimal digits at s into *out; 0 when fewer than n bytes lie before end or
+ * one of them is not a digit. */
+int aws_digits(const char *s, const char *end, int n, int *out);
 
 /* Parses ISO 8601 (2014-04-29T18:30:38Z, fractions, +hh:mm offsets, a space for T, a date
  * alone), an HTTP date (Tue, 29 Apr 2014 18:30:38 GMT) or epoch seconds ("1398796238.5").

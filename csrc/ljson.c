@@ -155,22 +155,25 @@ static int decode(lua_State *L, const char *s, size_t len)
 
 static int l_json_decode(lua_State *L)
 {
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-    if (!decode(L, s, len))
-        return lua_error(L);
-    return 1;
+    return aws_decode_call(L, decode, NULL);
 }
 
 static int l_json_decode_safe(lua_State *L)
+{
+    return aws_decode_call(L, decode, "json_decode: failed (non-string error)");
+}
+
+int aws_decode_call(lua_State *L, aws_decoder decode, const char *fallback)
 {
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
     if (decode(L, s, len))
         return 1;
+    if (!fallback)
+        return lua_error(L);
     if (!lua_isstring(L, -1)) {
         lua_pop(L, 1);
-        lua_pushstring(L, "json_decode: failed (non-string error)");
+        lua_pushstring(L, fallback);
     }
     lua_pushnil(L);
     lua_insert(L, -2);

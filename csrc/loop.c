@@ -351,7 +351,7 @@ int aws_io_watch(aws_loop *lp, int fd, uint32_t events, aws_io_cb cb, void *ud)
     w->events = events;
     w->cb = cb;
     w->ud = ud;
-    struct epoll_event ev = {.events = events, .data.ptr = w};
+    struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)fd};
     if (epoll_ctl(lp->epfd, op, fd, &ev) == 0)
         return 1;
     if (op == EPOLL_CTL_MOD && errno == ENOENT && epoll_ctl(lp->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
@@ -395,19 +395,22 @@ static int loop_alive(aws_loop *lp)
     return lp->qcount > 0 || lp->nheap > 0 || lp->holds > 0;
 }
 
+/* Events carry the descriptor, not the watcher: a callback earlier in the batch may remove (and
+ * free) a watcher whose event is still waiting in this batch. */
+#define EVENTFD_TAG UINT64_MAX
+
 static void poll_io(lua_State *L, aws_loop *lp, int wait_ms)
 {
     struct epoll_event events[MAX_EVENTS];
     int n = epoll_wait(lp->epfd, events, MAX_EVENTS, wait_ms);
     for (int i = 0; i < n; i++) {
-        aws_watcher *w = events[i].data.ptr;
-        if (!w) {
+        if (events[i].data.u64 == EVENTFD_TAG) {
             clear_signal(lp);
             continue;
         }
-        /* An earlier callback of this batch may have removed this watcher. */
-        int fd = w->fd;
-        if (fd < lp->nwatchers && lp->watchers[fd] == w)
+        int fd = (int)events[i].data.u64;
+        aws_watcher *w = fd < lp->nwatchers ? lp->watchers[fd] : NULL;
+        if (w)
             w->cb(L, lp, fd, events[i].events, w->ud);
     }
 }
@@ -699,7 +702,7 @@ void aws_open_loop(lua_State *L)
         luaL_error(L, "awspromise: cannot create the loop's descriptors: %s", strerror(errno));
         return;
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EVENTFD_TAG};
     if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->evfd, &ev) != 0) {
         free_loop(lp);
         luaL_error(L, "awspromise: cannot watch the loop's eventfd: %s", strerror(errno));

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "awspromise.h"
+#include "codec.h"
 #include "sigv4.h"
 
 #define STATE_MT "awspromise.signer.state"
@@ -33,30 +34,8 @@ static int state_gc(lua_State *L)
 
 /* ---------------------------------------------------------------- time strings */
 
-/* Days since 1970-01-01 in the proleptic Gregorian calendar, by hand: timegm is not C11. Eras
- * of 400 years start on March 1st so that leap days come last. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int digits_at(const char *p, int n, int *val)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return 0;
-        v = v * 10 + (p[i] - '0');
-    }
-    *val = v;
-    return 1;
-}
-
+/* Stricter than aws_time_parse on purpose: a signing time is only ever one of the two forms
+ * SigV4 itself writes. */
 static int parse_time(const char *s, size_t len, int64_t *t)
 {
     /* positions of Y M D h m s in the compact and the extended ISO 8601 forms */
@@ -71,11 +50,11 @@ static int parse_time(const char *s, size_t len, int64_t *t)
         return 0;
     int f[6];
     for (int i = 0; i < 6; i++)
-        if (!digits_at(s + at[i], i == 0 ? 4 : 2, &f[i]))
+        if (!aws_digits(s + at[i], s + len, i == 0 ? 4 : 2, &f[i]))
             return 0;
     if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60)
         return 0;
-    *t = days_from_civil(f[0], f[1], f[2]) * 86400 + f[3] * 3600 + f[4] * 60 + f[5];
+    *t = aws_days_from_civil(f[0], f[1], f[2]) * 86400 + f[3] * 3600 + f[4] * 60 + f[5];
     return 1;
 }
 
@@ -104,6 +83,13 @@ static const char *field_str(lua_State *L, int t, const char *field, const char 
     if (lua_type(L, -1) != LUA_TSTRING)
         luaL_error(L, "%s: %s.%s must be a string", fn, what, field);
     return lua_tolstring(L, -1, len);
+}
+
+static const char *string_arg(lua_State *L, int idx, const char *fn, const char *name, size_t *len)
+{
+    if (lua_type(L, idx) != LUA_TSTRING)
+        luaL_error(L, "%s: %s must be a string", fn, name);
+    return lua_tolstring(L, idx, len);
 }
 
 static int field_bool(lua_State *L, int t, const char *field, const char *fn, int dflt)
@@ -405,9 +391,7 @@ static int l_string_to_sign(lua_State *L)
     char date[17];
     size_t len;
     memset(&p, 0, sizeof p);
-    if (lua_type(L, 1) != LUA_TSTRING)
-        luaL_error(L, "%s: canonical_request must be a string", fn);
-    const char *cr = lua_tolstring(L, 1, &len);
+    const char *cr = string_arg(L, 1, fn, "canonical_request", &len);
     read_scope(L, 2, fn, &p);
     sigv4_format_time(p.time, date);
     lstate *st = state(L);
@@ -490,9 +474,7 @@ static int l_signature(lua_State *L)
     char sig[65];
     size_t len;
     memset(&p, 0, sizeof p);
-    if (lua_type(L, 1) != LUA_TSTRING)
-        luaL_error(L, "%s: string_to_sign must be a string", fn);
-    const char *sts = lua_tolstring(L, 1, &len);
+    const char *sts = string_arg(L, 1, fn, "string_to_sign", &len);
     secret_arg(L, 2, fn, &p);
     read_scope(L, 3, fn, &p);
     check_rc(L, sigv4_signature(state(L)->signer, &p, sts, len, sig), fn);
@@ -522,9 +504,7 @@ static int l_chunk_signature(lua_State *L)
     size_t len;
     memset(&p, 0, sizeof p);
     const char *prev = prev_arg(L, fn);
-    if (lua_type(L, 2) != LUA_TSTRING)
-        luaL_error(L, "%s: chunk must be a string", fn);
-    const char *chunk = lua_tolstring(L, 2, &len);
+    const char *chunk = string_arg(L, 2, fn, "chunk", &len);
     read_scope(L, 3, fn, &p);
     secret_arg(L, 4, fn, &p);
     check_rc(L, sigv4_chunk_signature(state(L)->signer, &p, prev, chunk, len, sig), fn);

@@ -14,6 +14,7 @@
  * So the callbacks build a C tree and only record failures (stopping the parser); the tree is
  * converted to Lua after XML_Parse has returned, inside a protected call, and freed either way. */
 #include "awspromise.h"
+#include "xml_shape.h"
 
 #include <expat.h>
 #include <limits.h>
@@ -283,13 +284,7 @@ static int decode(lua_State *L, const char *s, size_t len)
     XML_SetElementHandler(c.parser, on_start, on_end);
     XML_SetCharacterDataHandler(c.parser, on_text);
 
-    enum XML_Status st = XML_STATUS_OK;
-    size_t off = 0;
-    do { /* XML_Parse takes an int length */
-        size_t chunk = len - off > (size_t)(INT_MAX / 2) ? (size_t)(INT_MAX / 2) : len - off;
-        off += chunk;
-        st = XML_Parse(c.parser, s + off - chunk, (int)chunk, off == len);
-    } while (st == XML_STATUS_OK && off < len);
+    enum XML_Status st = aws_xml_feed(c.parser, s, len);
 
     if (st != XML_STATUS_OK || c.failed || !c.root) {
         if (c.failed) {
@@ -317,26 +312,12 @@ static int decode(lua_State *L, const char *s, size_t len)
 
 static int l_xml_decode(lua_State *L)
 {
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-    if (!decode(L, s, len))
-        return lua_error(L);
-    return 1;
+    return aws_decode_call(L, decode, NULL);
 }
 
 static int l_xml_decode_safe(lua_State *L)
 {
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-    if (decode(L, s, len))
-        return 1;
-    if (!lua_isstring(L, -1)) {
-        lua_pop(L, 1);
-        lua_pushstring(L, "xml_decode: failed (non-string error)");
-    }
-    lua_pushnil(L);
-    lua_insert(L, -2);
-    return 2;
+    return aws_decode_call(L, decode, "xml_decode: failed (non-string error)");
 }
 
 void aws_open_xml(lua_State *L)

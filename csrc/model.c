@@ -90,10 +90,15 @@ const cJSON *aws_model_metadata(const aws_model *m)
     return m->metadata;
 }
 
+const char *aws_node_string(const cJSON *node, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(node, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 const char *aws_model_meta(const aws_model *m, const char *field)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m->metadata, field);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    return aws_node_string(m->metadata, field);
 }
 
 const cJSON *aws_model_operation(const aws_model *m, const char *name)

@@ -21,6 +21,8 @@ typedef struct aws_model aws_model;
 aws_model *aws_model_check(lua_State *L, int idx);
 
 const cJSON *aws_model_metadata(const aws_model *m);
+/* node[key] when it is a string, else NULL: only the node itself, no reference followed. */
+const char *aws_node_string(const cJSON *node, const char *key);
 /* metadata[field] when it is a string, else NULL (protocol, targetPrefix, jsonVersion, ...). */
 const char *aws_model_meta(const aws_model *m, const char *field);
 const cJSON *aws_model_operation(const aws_model *m, const char *name);

@@ -12,33 +12,8 @@
 #include "protocol_json.h"
 
 #include <string.h>
-#include <strings.h>
 
 /* ---------------------------------------------------------------- requests */
-
-static int has_header(lua_State *L, int headers, const char *name)
-{
-    lua_pushnil(L);
-    while (lua_next(L, headers)) {
-        lua_pop(L, 1);
-        if (lua_type(L, -1) == LUA_TSTRING && strcasecmp(lua_tostring(L, -1), name) == 0) {
-            lua_pop(L, 1);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static void set_default_header(lua_State *L, int req, const char *name, const char *value)
-{
-    lua_getfield(L, req, "headers");
-    int headers = lua_gettop(L);
-    if (!has_header(L, headers, name)) {
-        lua_pushstring(L, value);
-        lua_setfield(L, headers, name);
-    }
-    lua_pop(L, 1);
-}
 
 static int has_body_members(const aws_model *m, const cJSON *input)
 {
@@ -68,7 +43,7 @@ static void build_rest_json(lua_State *L, const aws_model *m, const cJSON *op, i
         if (raw) {
             if (t == LUA_TSTRING) {
                 lua_setfield(L, req, "body");
-                set_default_header(L, req, "Content-Type",
+                aws_set_default_header(L, req, "Content-Type",
                                    strcmp(type, "blob") == 0 ? "application/octet-stream" : "text/plain");
             } else if (t == LUA_TNIL || t == LUA_TLIGHTUSERDATA) {
                 lua_pop(L, 1);
@@ -90,14 +65,14 @@ static void build_rest_json(lua_State *L, const aws_model *m, const cJSON *op, i
             lua_remove(L, -2);
         }
         lua_setfield(L, req, "body");
-        set_default_header(L, req, "Content-Type", "application/json");
+        aws_set_default_header(L, req, "Content-Type", "application/json");
         return;
     }
     if (!has_body_members(m, input))
         return;
     aws_json_push_body(L, m, input, params, opts, 1);
     lua_setfield(L, req, "body");
-    set_default_header(L, req, "Content-Type", "application/json");
+    aws_set_default_header(L, req, "Content-Type", "application/json");
 }
 
 static void build_rpc_json(lua_State *L, const aws_model *m, const cJSON *op, int params, int opts, int req)
@@ -173,52 +148,6 @@ static const char *status_code_name(int status)
     }
 }
 
-static const char *body_string(const cJSON *body, const char *field)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, field);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* The operation's error shape whose name (or error.code) is `code`, else a shape of that name
- * marked as an exception. */
-static const cJSON *find_error_shape(const aws_model *m, const cJSON *op, const char *code)
-{
-    const cJSON *errors = cJSON_GetObjectItemCaseSensitive(op, "errors");
-    for (const cJSON *e = errors ? errors->child : NULL; e; e = e->next) {
-        const cJSON *ref = cJSON_GetObjectItemCaseSensitive(e, "shape");
-        const cJSON *shape = aws_model_resolve(m, e);
-        const cJSON *err = cJSON_GetObjectItemCaseSensitive(shape, "error");
-        const cJSON *ecode = cJSON_GetObjectItemCaseSensitive(err, "code");
-        if ((cJSON_IsString(ref) && strcmp(ref->valuestring, code) == 0) ||
-            (cJSON_IsString(ecode) && strcmp(ecode->valuestring, code) == 0))
-            return shape;
-    }
-    const cJSON *shape = aws_model_shape(m, code);
-    if (shape && (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(shape, "exception")) ||
-                  cJSON_GetObjectItemCaseSensitive(shape, "error")))
-        return aws_model_resolve(m, shape);
-    return NULL;
-}
-
-static void copy_header(lua_State *L, int headers, const char *name, int err, const char *field)
-{
-    if (lua_getfield(L, headers, name) == LUA_TSTRING)
-        lua_setfield(L, err, field);
-    else
-        lua_pop(L, 1);
-}
-
-/* Keys the error table owns; a modeled member of the same name must not replace them. */
-static int reserved_error_field(const char *name)
-{
-    static const char *const reserved[] = {"code", "statusCode", "requestId", "extendedRequestId", "retryable",
-                                           "time", "region", "hostname", "retryDelay", NULL};
-    for (int i = 0; reserved[i]; i++)
-        if (strcmp(reserved[i], name) == 0)
-            return 1;
-    return 0;
-}
-
 static int parse_error(lua_State *L, const aws_model *m, const cJSON *op, int response, int status, int headers,
                        const char *body, size_t blen)
 {
@@ -249,11 +178,11 @@ static int parse_error(lua_State *L, const aws_model *m, const cJSON *op, int re
         if (lua_getfield(L, headers, "x-amzn-errortype") == LUA_TSTRING)
             raw = lua_tostring(L, -1);
         if (!raw)
-            raw = body_string(doc, "__type");
+            raw = aws_node_string(doc, "__type");
         if (!raw)
-            raw = body_string(doc, "code");
+            raw = aws_node_string(doc, "code");
         if (!raw)
-            raw = body_string(doc, "Code");
+            raw = aws_node_string(doc, "Code");
         if (raw) {
             push_error_code(L, raw);
             if (lua_rawlen(L, -1) > 0)
@@ -263,11 +192,11 @@ static int parse_error(lua_State *L, const aws_model *m, const cJSON *op, int re
         }
     }
     lua_settop(L, mark);
-    const char *message = body_string(doc, "message");
+    const char *message = aws_node_string(doc, "message");
     if (!message)
-        message = body_string(doc, "Message");
+        message = aws_node_string(doc, "Message");
     if (!message)
-        message = body_string(doc, "errorMessage");
+        message = aws_node_string(doc, "errorMessage");
     if (message) {
         lua_pushstring(L, message);
         lua_setfield(L, err, "message");
@@ -277,32 +206,13 @@ static int parse_error(lua_State *L, const aws_model *m, const cJSON *op, int re
     }
     lua_pushinteger(L, status);
     lua_setfield(L, err, "statusCode");
-    copy_header(L, headers, "x-amz-request-id", err, "requestId");
-    copy_header(L, headers, "x-amzn-requestid", err, "requestId");
-    copy_header(L, headers, "x-amz-id-2", err, "extendedRequestId");
+    aws_error_set_ids(L, headers, err, 0);
 
-    lua_getfield(L, err, "code");
-    const cJSON *shape = find_error_shape(m, op, lua_tostring(L, -1));
-    lua_pop(L, 1);
+    const cJSON *shape = aws_error_shape_members(L, m, op, response, err, rest);
     if (shape) {
-        /* modeled members go to a scratch table first, so that code, statusCode... stay ours */
-        lua_newtable(L);
-        int fields = lua_gettop(L);
-        if (rest)
-            aws_rest_parse_head(L, m, shape, response, fields);
         if (doc)
-            aws_json_set_members(L, m, shape, doc, fields, rest, g);
-        lua_pushnil(L);
-        while (lua_next(L, fields)) {
-            if (lua_type(L, -2) == LUA_TSTRING && !reserved_error_field(lua_tostring(L, -2))) {
-                lua_pushvalue(L, -2);
-                lua_insert(L, -2);
-                lua_settable(L, err);
-            } else {
-                lua_pop(L, 1);
-            }
-        }
-        lua_pop(L, 1);
+            aws_json_set_members(L, m, shape, doc, lua_gettop(L), rest, g);
+        aws_error_take_members(L, err);
     }
     aws_guard_release(g);
     lua_remove(L, guard);
@@ -332,18 +242,10 @@ static void parse_payload(lua_State *L, const aws_model *m, const cJSON *output,
 
 int aws_parse_json(lua_State *L, const aws_model *m, const cJSON *op, int response)
 {
-    lua_getfield(L, response, "statusCode");
-    int status = (int)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    lua_getfield(L, response, "headers");
-    if (!lua_istable(L, -1)) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-    }
-    int headers = lua_gettop(L);
-    lua_getfield(L, response, "body");
-    size_t blen = 0;
-    const char *body = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &blen) : "";
+    int headers;
+    const char *body;
+    size_t blen;
+    int status = aws_response_open(L, response, &headers, &body, &blen);
     int top = lua_gettop(L);
 
     if (status >= 300) {
@@ -367,10 +269,7 @@ int aws_parse_json(lua_State *L, const aws_model *m, const cJSON *op, int respon
             parse_payload(L, m, output, payload->valuestring, data, body, blen);
         } else if (!aws_json_read_members(L, m, output, body, blen, data, rest)) {
             lua_settop(L, top);
-            lua_pushboolean(L, 0);
-            aws_push_error(L, "SerializationError", "the response body is not valid JSON");
-            lua_pushinteger(L, status);
-            lua_setfield(L, -2, "statusCode");
+            aws_push_body_error(L, status, "the response body is not valid JSON");
             lua_replace(L, headers + 1);
             lua_replace(L, headers);
             lua_settop(L, headers + 1);

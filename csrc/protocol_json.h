@@ -39,6 +39,10 @@ int aws_format_double(char buf[40], double d);
 /* Reads the special float spellings; 1 and *out set when s is one of them. */
 int aws_special_double(const char *s, double *out);
 
+/* RFC 3986 percent-encoding (A-Z a-z 0-9 - _ . ~ kept); keep_slash keeps '/' too, for a greedy
+ * URI label whose slashes separate path segments. */
+void aws_percent_encode(strbuf *out, const char *s, size_t len, int keep_slash);
+
 /* Timestamp formats and the text of t in one of them (`fmt` as in timestampFormat:
  * "iso8601", "rfc822", "unixTimestamp"). */
 int aws_format_timestamp(strbuf *sb, const char *fmt, double t);

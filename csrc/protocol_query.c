@@ -39,6 +39,17 @@ int aws_param_unset(lua_State *L, int idx)
     return t == LUA_TNIL || t == LUA_TLIGHTUSERDATA;
 }
 
+/* Integers keep every digit; floats take the shortest spelling that reads back the same. */
+static void number_text(lua_State *L, int idx, strbuf *out)
+{
+    char num[48];
+    if (lua_isinteger(L, idx))
+        snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
+    else
+        aws_format_double(num, lua_tonumber(L, idx));
+    sb_puts(out, num);
+}
+
 int aws_scalar_text(lua_State *L, const aws_model *m, const cJSON *ref, int idx, strbuf *out)
 {
     int ltype = lua_type(L, idx);
@@ -46,11 +57,7 @@ int aws_scalar_text(lua_State *L, const aws_model *m, const cJSON *ref, int idx,
     switch (aws_xml_kind(m, ref, NULL)) {
     case AWS_T_STRING: {
         if (ltype == LUA_TNUMBER) {
-            if (lua_isinteger(L, idx))
-                snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
-            else
-                aws_format_double(num, lua_tonumber(L, idx));
-            sb_puts(out, num);
+            number_text(L, idx, out);
             return 1;
         }
         if (ltype != LUA_TSTRING)
@@ -83,11 +90,7 @@ int aws_scalar_text(lua_State *L, const aws_model *m, const cJSON *ref, int idx,
         }
         if (ltype != LUA_TNUMBER)
             return 0;
-        if (lua_isinteger(L, idx))
-            snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
-        else
-            aws_format_double(num, lua_tonumber(L, idx));
-        sb_puts(out, num);
+        number_text(L, idx, out);
         return 1;
     case AWS_T_BOOLEAN:
         if (ltype != LUA_TBOOLEAN)
@@ -192,32 +195,6 @@ typedef struct qctx {
     strbuf *value; /* scratch for one scalar's text */
 } qctx;
 
-static int is_unreserved(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-           c == '.' || c == '~';
-}
-
-static void form_encode(strbuf *out, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    if (!sb_reserve(out, len * 3))
-        return;
-    char *p = out->data + out->len;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (is_unreserved(c)) {
-            *p++ = (char)c;
-        } else {
-            *p++ = '%';
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 15];
-        }
-    }
-    out->len = (size_t)(p - out->data);
-    out->data[out->len] = '\0';
-}
-
 static void cut(strbuf *sb, size_t len)
 {
     if (sb->data && len <= sb->len) {
@@ -234,9 +211,9 @@ static const char *path_of(const qctx *q)
 static void emit(qctx *q, const char *value, size_t len)
 {
     sb_putc(q->body, '&');
-    form_encode(q->body, q->name->data ? q->name->data : "", q->name->len);
+    aws_percent_encode(q->body, q->name->data ? q->name->data : "", q->name->len, 0);
     sb_putc(q->body, '=');
-    form_encode(q->body, value, len);
+    aws_percent_encode(q->body, value, len, 0);
 }
 
 /* Appends ".segment" (or "segment" at the start) to the parameter name; ec2 upper-cases the
@@ -256,12 +233,6 @@ static void name_push_index(qctx *q, lua_Integer i)
     char num[32];
     snprintf(num, sizeof num, LUA_INTEGER_FMT, i);
     name_push(q, num, 0);
-}
-
-static const char *own_string(const cJSON *node, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(node, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static const char *kind_noun(aws_kind k)
@@ -300,21 +271,21 @@ static void serialize_struct(qctx *q, const cJSON *shape, int idx)
         const char *segment;
         int capitalize = 0;
         if (q->ec2) {
-            segment = own_string(mem, "queryName");
+            segment = aws_node_string(mem, "queryName");
             if (!segment) {
-                segment = own_string(mem, "locationName");
+                segment = aws_node_string(mem, "locationName");
                 if (!segment)
                     segment = mem->string;
                 capitalize = 1;
             }
         } else {
-            segment = own_string(mem, "locationName");
+            segment = aws_node_string(mem, "locationName");
             if (!segment)
                 segment = mem->string;
             /* a flattened list is named after its member's locationName when it has one */
             const cJSON *target;
             if (aws_xml_kind(q->m, mem, &target) == AWS_T_LIST && aws_model_trait_bool(q->m, mem, "flattened")) {
-                const char *item = own_string(cJSON_GetObjectItemCaseSensitive(target, "member"), "locationName");
+                const char *item = aws_node_string(cJSON_GetObjectItemCaseSensitive(target, "member"), "locationName");
                 if (item)
                     segment = item;
             }
@@ -340,7 +311,7 @@ static void serialize_list(qctx *q, const cJSON *ref, const cJSON *shape, int id
         return;
     }
     int flattened = q->ec2 || aws_model_trait_bool(q->m, ref, "flattened");
-    const char *item_name = own_string(item, "locationName");
+    const char *item_name = aws_node_string(item, "locationName");
     for (lua_Integer i = 1; i <= n; i++) {
         size_t name_len = q->name->len, path_len = q->path->len;
         if (!flattened)
@@ -362,8 +333,8 @@ static void serialize_map(qctx *q, const cJSON *ref, const cJSON *shape, int idx
     lua_State *L = q->L;
     const cJSON *kref = cJSON_GetObjectItemCaseSensitive(shape, "key");
     const cJSON *vref = cJSON_GetObjectItemCaseSensitive(shape, "value");
-    const char *kname = own_string(kref, "locationName");
-    const char *vname = own_string(vref, "locationName");
+    const char *kname = aws_node_string(kref, "locationName");
+    const char *vname = aws_node_string(vref, "locationName");
     int flattened = aws_model_trait_bool(q->m, ref, "flattened");
     aws_push_map_keys(L, idx, path_of(q));
     int keys = lua_gettop(L);
@@ -437,9 +408,9 @@ int aws_build_query(lua_State *L, const aws_model *m, const cJSON *op, int param
     qctx q = {L, m, opts, protocol && strcmp(protocol, "ec2") == 0, 0, &g->sb[0], &g->sb[1], &g->sb[2], &g->sb[3]};
     const char *version = aws_model_meta(m, "apiVersion");
     sb_puts(q.body, "Action=");
-    form_encode(q.body, op->string ? op->string : "", op->string ? strlen(op->string) : 0);
+    aws_percent_encode(q.body, op->string ? op->string : "", op->string ? strlen(op->string) : 0, 0);
     sb_puts(q.body, "&Version=");
-    form_encode(q.body, version ? version : "", version ? strlen(version) : 0);
+    aws_percent_encode(q.body, version ? version : "", version ? strlen(version) : 0, 0);
     const cJSON *input = aws_model_resolve(m, aws_operation_input(op));
     if (input) {
         sb_puts(q.path, "params");
@@ -463,17 +434,10 @@ int aws_build_query(lua_State *L, const aws_model *m, const cJSON *op, int param
 
 int aws_parse_query(lua_State *L, const aws_model *m, const cJSON *op, int response)
 {
-    lua_getfield(L, response, "statusCode");
-    int status = (int)lua_tointeger(L, -1);
-    lua_getfield(L, response, "headers");
-    if (!lua_istable(L, -1)) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-    }
-    int headers = lua_gettop(L);
-    lua_getfield(L, response, "body");
-    size_t blen = 0;
-    const char *body = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &blen) : "";
+    int headers;
+    const char *body;
+    size_t blen;
+    int status = aws_response_open(L, response, &headers, &body, &blen);
     if (status >= 300)
         return aws_xml_push_error(L, m, op, response, status, headers, body, blen, 0);
 
@@ -489,13 +453,7 @@ int aws_parse_query(lua_State *L, const aws_model *m, const cJSON *op, int respo
     int data = lua_gettop(L);
     const char *why = NULL;
     if (output && aws_model_resolve(m, output) && !aws_xml_blank(body, blen) &&
-        !aws_xml_read_structure(L, m, output, body, blen, data, wrappers, 0, &why)) {
-        lua_pushboolean(L, 0);
-        aws_push_error(L, "SerializationError", "");
-        lua_pushfstring(L, "the response body is not well-formed XML (%s)", why);
-        lua_setfield(L, -2, "message");
-        lua_pushinteger(L, status);
-        lua_setfield(L, -2, "statusCode");
-    }
+        !aws_xml_read_structure(L, m, output, body, blen, data, wrappers, 0, &why))
+        aws_push_body_error(L, status, "the response body is not well-formed XML (%s)", why);
     return 2;
 }

@@ -15,10 +15,8 @@
 #include "codec.h"
 
 #include <expat.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #define XML_MAX_NESTING 64
 
@@ -59,12 +57,6 @@ static void xml_escape(strbuf *out, const char *s, size_t len, int attribute)
     sb_append(out, s + start, len - start);
 }
 
-static const char *own_string(const cJSON *node, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(node, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static const char *writer_path(const xw *w)
 {
     return w->path->data ? w->path->data : "params";
@@ -78,8 +70,8 @@ static void write_namespace(xw *w, const cJSON *ref)
     if (cJSON_IsString(ns)) {
         uri = ns->valuestring;
     } else if (cJSON_IsObject(ns)) {
-        uri = own_string(ns, "uri");
-        prefix = own_string(ns, "prefix");
+        uri = aws_node_string(ns, "uri");
+        prefix = aws_node_string(ns, "prefix");
     }
     if (!uri)
         return;
@@ -161,7 +153,7 @@ static void write_structure(xw *w, const cJSON *ref, const cJSON *shape, const c
         if (r <= 0)
             aws_raise_serialization(L, "%s: expected a scalar for an XML attribute, got %s", writer_path(w),
                                     luaL_typename(L, -1));
-        const char *attr = own_string(mem, "locationName");
+        const char *attr = aws_node_string(mem, "locationName");
         sb_putc(w->out, ' ');
         sb_puts(w->out, attr ? attr : mem->string);
         sb_puts(w->out, "=\"");
@@ -194,7 +186,7 @@ static void write_list(xw *w, const cJSON *ref, const cJSON *shape, const char *
     lua_State *L = w->L;
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(shape, "member");
     int flattened = aws_model_trait_bool(w->m, ref, "flattened");
-    const char *item_name = own_string(item, "locationName");
+    const char *item_name = aws_node_string(item, "locationName");
     if (!flattened) {
         sb_putc(w->out, '<');
         sb_puts(w->out, name);
@@ -220,8 +212,8 @@ static void write_map(xw *w, const cJSON *ref, const cJSON *shape, const char *n
     lua_State *L = w->L;
     const cJSON *kref = cJSON_GetObjectItemCaseSensitive(shape, "key");
     const cJSON *vref = cJSON_GetObjectItemCaseSensitive(shape, "value");
-    const char *kname = own_string(kref, "locationName");
-    const char *vname = own_string(vref, "locationName");
+    const char *kname = aws_node_string(kref, "locationName");
+    const char *vname = aws_node_string(vref, "locationName");
     int flattened = aws_model_trait_bool(w->m, ref, "flattened");
     if (!flattened) {
         sb_putc(w->out, '<');
@@ -297,23 +289,6 @@ static void write_value(xw *w, const cJSON *ref, const char *name, int idx)
 
 /* ---------------------------------------------------------------- building */
 
-static void set_default_header(lua_State *L, int req, const char *name, const char *value)
-{
-    lua_getfield(L, req, "headers");
-    int headers = lua_gettop(L);
-    lua_pushnil(L);
-    while (lua_next(L, headers)) {
-        lua_pop(L, 1);
-        if (lua_type(L, -1) == LUA_TSTRING && strcasecmp(lua_tostring(L, -1), name) == 0) {
-            lua_pop(L, 2);
-            return;
-        }
-    }
-    lua_pushstring(L, value);
-    lua_setfield(L, headers, name);
-    lua_pop(L, 1);
-}
-
 static int has_body_params(lua_State *L, const aws_model *m, const cJSON *input, int params)
 {
     const cJSON *members = cJSON_GetObjectItemCaseSensitive(input, "members");
@@ -353,7 +328,7 @@ static void set_xml_body(lua_State *L, const aws_model *m, int opts, int req, co
     lua_setfield(L, req, "body");
     aws_guard_release(g);
     lua_pop(L, 1);
-    set_default_header(L, req, "Content-Type", "application/xml");
+    aws_set_default_header(L, req, "Content-Type", "application/xml");
 }
 
 static void build_body(lua_State *L, const aws_model *m, const cJSON *op, const cJSON *input, int params, int opts,
@@ -377,7 +352,7 @@ static void build_body(lua_State *L, const aws_model *m, const cJSON *op, const 
             int is_text = lua_type(L, value) == LUA_TSTRING && kind == AWS_T_STRING;
             lua_setfield(L, req, "body");
             if (is_text)
-                set_default_header(L, req, "Content-Type", "text/plain");
+                aws_set_default_header(L, req, "Content-Type", "text/plain");
             return;
         }
         const char *root = aws_model_trait_string(m, member, "locationName");
@@ -390,7 +365,7 @@ static void build_body(lua_State *L, const aws_model *m, const cJSON *op, const 
     const cJSON *ref = aws_operation_input(op);
     const char *root = aws_model_trait_string(m, ref, "locationName");
     if (!root)
-        root = own_string(ref, "shape");
+        root = aws_node_string(ref, "shape");
     if (!root)
         root = lua_pushfstring(L, "%sRequest", op->string ? op->string : "");
     set_xml_body(L, m, opts, req, ref, root, params, 1);
@@ -409,30 +384,6 @@ int aws_build_xml(lua_State *L, const aws_model *m, const cJSON *op, int params,
 
 /* ---------------------------------------------------------------- reading error fields */
 
-static int is_space(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
-/* XML_Parse takes an int length: feed larger documents in pieces. */
-static enum XML_Status feed(XML_Parser p, const char *s, size_t len)
-{
-    enum XML_Status st = XML_STATUS_OK;
-    size_t off = 0;
-    do {
-        size_t chunk = len - off > (size_t)(INT_MAX / 2) ? (size_t)(INT_MAX / 2) : len - off;
-        st = XML_Parse(p, s + off, (int)chunk, off + chunk == len);
-        off += chunk;
-    } while (st == XML_STATUS_OK && off < len);
-    return st;
-}
-
-static const char *local_part(const char *name)
-{
-    const char *colon = strrchr(name, ':');
-    return colon ? colon + 1 : name;
-}
-
 enum { EF_CODE, EF_MESSAGE, EF_REQUEST_ID, EF_HOST_ID };
 
 typedef struct efields {
@@ -449,7 +400,7 @@ static void XMLCALL ef_start(void *ud, const XML_Char *name, const XML_Char **at
 {
     (void)atts;
     efields *e = ud;
-    const char *local = local_part(name);
+    const char *local = aws_xml_local_part(name);
     e->depth++;
     if (e->depth < 64)
         e->is_error[e->depth] = strcmp(local, "Error") == 0;
@@ -505,7 +456,7 @@ int aws_xml_error_fields(aws_guard *g, const char *xml, size_t len, unsigned *ha
     XML_SetUserData(e.parser, &e);
     XML_SetElementHandler(e.parser, ef_start, ef_end);
     XML_SetCharacterDataHandler(e.parser, ef_text);
-    int ok = feed(e.parser, xml, len) == XML_STATUS_OK && !e.failed;
+    int ok = aws_xml_feed(e.parser, xml, len) == XML_STATUS_OK && !e.failed;
     XML_ParserFree(e.parser);
     *have = e.have;
     return ok;
@@ -514,7 +465,7 @@ int aws_xml_error_fields(aws_guard *g, const char *xml, size_t len, unsigned *ha
 int aws_xml_blank(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        if (!is_space(s[i]))
+        if (!aws_xml_space(s[i]))
             return 0;
     return 1;
 }
@@ -525,7 +476,7 @@ int aws_xml_root_is_error(const char *xml, size_t len)
     if (end - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
         p += 3;
     for (;;) {
-        while (p < end && is_space(*p))
+        while (p < end && aws_xml_space(*p))
             p++;
         if (end - p < 2 || *p != '<')
             return 0;
@@ -549,7 +500,7 @@ int aws_xml_root_is_error(const char *xml, size_t len)
     if (end - p < 7 || memcmp(p, "<Error", 6) != 0)
         return 0;
     char next = p[6];
-    return next == '>' || next == '/' || is_space(next);
+    return next == '>' || next == '/' || aws_xml_space(next);
 }
 
 /* ---------------------------------------------------------------- errors */
@@ -572,49 +523,6 @@ static const char *status_code_name(int status)
     case 504: return "GatewayTimeout";
     default: return NULL;
     }
-}
-
-/* The operation's error shape whose name (or error.code) is `code`, else an exception shape of
- * that name. */
-static const cJSON *find_error_shape(const aws_model *m, const cJSON *op, const char *code)
-{
-    const cJSON *errors = cJSON_GetObjectItemCaseSensitive(op, "errors");
-    for (const cJSON *e = errors ? errors->child : NULL; e; e = e->next) {
-        const char *ref = own_string(e, "shape");
-        const cJSON *shape = aws_model_resolve(m, e);
-        const char *ecode = own_string(cJSON_GetObjectItemCaseSensitive(shape, "error"), "code");
-        if ((ref && strcmp(ref, code) == 0) || (ecode && strcmp(ecode, code) == 0))
-            return shape;
-    }
-    const cJSON *shape = aws_model_shape(m, code);
-    if (shape && (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(shape, "exception")) ||
-                  cJSON_GetObjectItemCaseSensitive(shape, "error")))
-        return aws_model_resolve(m, shape);
-    return NULL;
-}
-
-/* Keys the error table owns; a modeled member of the same name does not replace them. */
-static int reserved_error_field(const char *name)
-{
-    static const char *const reserved[] = {"code", "statusCode", "requestId", "extendedRequestId", "retryable",
-                                           "time", "region", "hostname", "retryDelay", NULL};
-    for (int i = 0; reserved[i]; i++)
-        if (strcmp(reserved[i], name) == 0)
-            return 1;
-    return 0;
-}
-
-static void set_from_header(lua_State *L, int headers, const char *header, int err, const char *field)
-{
-    if (lua_getfield(L, err, field) != LUA_TNIL) {
-        lua_pop(L, 1);
-        return;
-    }
-    lua_pop(L, 1);
-    if (lua_getfield(L, headers, header) == LUA_TSTRING)
-        lua_setfield(L, err, field);
-    else
-        lua_pop(L, 1);
 }
 
 static void set_field(lua_State *L, int err, const char *field, const strbuf *sb)
@@ -673,34 +581,16 @@ int aws_xml_push_error(lua_State *L, const aws_model *m, const cJSON *op, int re
         set_field(L, err, "requestId", &g->sb[2]);
     if (have & HAVE_HOST_ID)
         set_field(L, err, "extendedRequestId", &g->sb[3]);
-    set_from_header(L, headers, "x-amz-request-id", err, "requestId");
-    set_from_header(L, headers, "x-amzn-requestid", err, "requestId");
-    set_from_header(L, headers, "x-amz-id-2", err, "extendedRequestId");
+    /* the ids in the body are the service's own word: the headers only fill what it left out */
+    aws_error_set_ids(L, headers, err, 1);
 
-    lua_getfield(L, err, "code");
-    const cJSON *shape = find_error_shape(m, op, lua_tostring(L, -1));
-    lua_pop(L, 1);
+    const cJSON *shape = aws_error_shape_members(L, m, op, response, err, rest);
     if (shape) {
-        /* modeled members go to a scratch table first, so that code, statusCode... stay ours */
-        lua_newtable(L);
-        int fields = lua_gettop(L);
-        if (rest)
-            aws_rest_parse_head(L, m, shape, response, fields);
         static const char *const wrappers[] = {"Errors", "Error", NULL};
         const char *why;
         if (parsed)
-            aws_xml_read_structure(L, m, shape, body, blen, fields, wrappers, rest, &why);
-        lua_pushnil(L);
-        while (lua_next(L, fields)) {
-            if (lua_type(L, -2) == LUA_TSTRING && !reserved_error_field(lua_tostring(L, -2))) {
-                lua_pushvalue(L, -2);
-                lua_insert(L, -2);
-                lua_settable(L, err);
-            } else {
-                lua_pop(L, 1);
-            }
-        }
-        lua_pop(L, 1);
+            aws_xml_read_structure(L, m, shape, body, blen, lua_gettop(L), wrappers, rest, &why);
+        aws_error_take_members(L, err);
     }
     aws_guard_release(g);
     return 2;
@@ -710,17 +600,10 @@ int aws_xml_push_error(lua_State *L, const aws_model *m, const cJSON *op, int re
 
 int aws_parse_xml(lua_State *L, const aws_model *m, const cJSON *op, int response)
 {
-    lua_getfield(L, response, "statusCode");
-    int status = (int)lua_tointeger(L, -1);
-    lua_getfield(L, response, "headers");
-    if (!lua_istable(L, -1)) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-    }
-    int headers = lua_gettop(L);
-    lua_getfield(L, response, "body");
-    size_t blen = 0;
-    const char *body = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &blen) : "";
+    int headers;
+    const char *body;
+    size_t blen;
+    int status = aws_response_open(L, response, &headers, &body, &blen);
 
     const cJSON *ref = aws_operation_output(op);
     const cJSON *output = aws_model_resolve(m, ref);
@@ -760,13 +643,7 @@ int aws_parse_xml(lua_State *L, const aws_model *m, const cJSON *op, int respons
     } else if (!aws_xml_blank(body, blen)) {
         ok = aws_xml_read_structure(L, m, ref, body, blen, data, NULL, 1, &why);
     }
-    if (!ok) {
-        lua_pushboolean(L, 0);
-        aws_push_error(L, "SerializationError", "");
-        lua_pushfstring(L, "the response body is not well-formed XML (%s)", why);
-        lua_setfield(L, -2, "message");
-        lua_pushinteger(L, status);
-        lua_setfield(L, -2, "statusCode");
-    }
+    if (!ok)
+        aws_push_body_error(L, status, "the response body is not well-formed XML (%s)", why);
     return 2;
 }

@@ -93,33 +93,6 @@ static void scalar_text(lua_State *L, aws_guard *g, const aws_model *m, const cJ
     }
 }
 
-static int is_unreserved(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-           c == '.' || c == '~';
-}
-
-/* RFC 3986 percent-encoding; a greedy label keeps its slashes as path separators. */
-static void percent_encode(strbuf *out, const char *s, size_t len, int keep_slash)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    if (!sb_reserve(out, len * 3))
-        return;
-    char *p = out->data + out->len;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (is_unreserved(c) || (keep_slash && c == '/')) {
-            *p++ = (char)c;
-        } else {
-            *p++ = '%';
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 15];
-        }
-    }
-    out->len = (size_t)(p - out->data);
-    out->data[out->len] = '\0';
-}
-
 /* Pushes params[name], or a fresh idempotency token for an unset member that asks for one. */
 static int push_member_value(lua_State *L, const aws_model *m, const cJSON *member, int params, int opts)
 {
@@ -189,7 +162,7 @@ static void build_path(lua_State *L, aws_guard *g, const aws_model *m, const cJS
         scalar_text(L, g, m, member, lua_gettop(L), LOC_URI, tmp, where);
         if (tmp->len == 0)
             aws_raise_serialization(L, "%s: the URI label {%s} must not be empty", where, lua_pushlstring(L, label, len));
-        percent_encode(path, tmp->data, tmp->len, greedy);
+        aws_percent_encode(path, tmp->data, tmp->len, greedy);
         lua_pop(L, 2);
         p = close + 1;
     }
@@ -201,10 +174,10 @@ static void query_pair(strbuf *query, const char *key, size_t klen, const char *
 {
     if (query->len)
         sb_putc(query, '&');
-    percent_encode(query, key, klen, 0);
+    aws_percent_encode(query, key, klen, 0);
     if (value) {
         sb_putc(query, '=');
-        percent_encode(query, value, vlen, 0);
+        aws_percent_encode(query, value, vlen, 0);
     }
 }
 

@@ -194,14 +194,7 @@ static uint32_t name_hash(const char *s, size_t n)
     return h;
 }
 
-/* The locationName written on this very node (not on the shape it refers to). */
-static const char *own_location_name(const cJSON *node)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(node, "locationName");
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static const char *local_part(const char *name)
+const char *aws_xml_local_part(const char *name)
 {
     const char *colon = strrchr(name, ':');
     return colon ? colon + 1 : name;
@@ -224,12 +217,12 @@ static xtype *xtype_of(xparse *c, const cJSON *ref)
     t->flattened = aws_model_trait_bool(c->m, ref, "flattened");
     if (t->kind == AWS_T_LIST) {
         t->item_ref = cJSON_GetObjectItemCaseSensitive(t->shape, "member");
-        t->item_name = own_location_name(t->item_ref);
+        t->item_name = aws_node_string(t->item_ref, "locationName");
     } else if (t->kind == AWS_T_MAP) {
         t->key_ref = cJSON_GetObjectItemCaseSensitive(t->shape, "key");
         t->item_ref = cJSON_GetObjectItemCaseSensitive(t->shape, "value");
-        t->key_name = own_location_name(t->key_ref);
-        t->value_name = own_location_name(t->item_ref);
+        t->key_name = aws_node_string(t->key_ref, "locationName");
+        t->value_name = aws_node_string(t->item_ref, "locationName");
         if (!t->key_name)
             t->key_name = "key";
         if (!t->value_name)
@@ -281,11 +274,11 @@ static xstruct *struct_of(xparse *c, xtype *t)
         xtype *mt = xtype_of(c, mem);
         if (!mt)
             return NULL;
-        const char *wire = own_location_name(mem);
+        const char *wire = aws_node_string(mem, "locationName");
         if (aws_model_trait_bool(c->m, mem, "xmlAttribute")) {
             xmember *a = &all[--back];
             a->key = mem->string;
-            a->wire = local_part(wire ? wire : mem->string);
+            a->wire = aws_xml_local_part(wire ? wire : mem->string);
             a->wlen = strlen(a->wire);
             a->type = mt;
             continue;
@@ -296,7 +289,7 @@ static xstruct *struct_of(xparse *c, xtype *t)
             wire = mt->item_name;
         xmember *e = &all[front];
         e->key = mem->string;
-        e->wire = local_part(wire ? wire : mem->string);
+        e->wire = aws_xml_local_part(wire ? wire : mem->string);
         e->wlen = strlen(e->wire);
         e->hash = name_hash(e->wire, e->wlen);
         e->type = mt;
@@ -334,18 +327,18 @@ static const xmember *member_lookup(const xstruct *st, const char *name, size_t 
 
 /* ---------------------------------------------------------------- scalars */
 
-static int is_space(char ch)
+int aws_xml_space(char ch)
 {
     return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
 }
 
 static void trim(const char **s, size_t *len)
 {
-    while (*len && is_space(**s)) {
+    while (*len && aws_xml_space(**s)) {
         (*s)++;
         (*len)--;
     }
-    while (*len && is_space((*s)[*len - 1]))
+    while (*len && aws_xml_space((*s)[*len - 1]))
         (*len)--;
 }
 
@@ -432,7 +425,7 @@ static void read_attributes(xparse *c, frame *f, const XML_Char **atts)
     for (int i = 0; atts[i]; i += 2) {
         if (strncmp(atts[i], "xmlns", 5) == 0 && (atts[i][5] == '\0' || atts[i][5] == ':'))
             continue;
-        const char *local = local_part(atts[i]);
+        const char *local = aws_xml_local_part(atts[i]);
         for (size_t k = 0; k < st->nattrs; k++) {
             const xmember *a = &st->attrs[k];
             if (strcmp(a->wire, local) != 0)
@@ -581,7 +574,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         c->skip++;
         return;
     }
-    const char *local = local_part(name);
+    const char *local = aws_xml_local_part(name);
     lua_State *L = c->L;
     if (c->depth == 0) {
         xtype *t = xtype_of(c, c->root_ref);
@@ -704,7 +697,7 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 }
 
 /* XML_Parse takes an int length: feed larger documents in pieces. */
-static enum XML_Status feed(XML_Parser p, const char *s, size_t len)
+enum XML_Status aws_xml_feed(XML_Parser p, const char *s, size_t len)
 {
     enum XML_Status st = XML_STATUS_OK;
     size_t off = 0;
@@ -736,7 +729,7 @@ static int parse_protected(lua_State *L)
     XML_SetUserData(c->parser, c);
     XML_SetElementHandler(c->parser, on_start, on_end);
     XML_SetCharacterDataHandler(c->parser, on_text);
-    if (feed(c->parser, job->xml, job->len) != XML_STATUS_OK && !c->failed)
+    if (aws_xml_feed(c->parser, job->xml, job->len) != XML_STATUS_OK && !c->failed)
         c->failed = XML_ErrorString(XML_GetErrorCode(c->parser));
     return 0;
 }

@@ -6,6 +6,8 @@
 
 #include "protocol_json.h"
 
+#include <expat.h>
+
 /* ---- xml_shape.c ---- */
 
 /* Reads the document element of `xml` as the structure `ref` (a member node, a reference or a
@@ -18,6 +20,14 @@
  * only on out-of-memory, after freeing every C allocation. */
 int aws_xml_read_structure(lua_State *L, const aws_model *m, const cJSON *ref, const char *xml, size_t len,
                            int target, const char *const *wrappers, int skip_bound, const char **why);
+
+/* Hands the whole text to the parser as its final input, in pieces when it is longer than
+ * XML_Parse's int length can say. */
+enum XML_Status aws_xml_feed(XML_Parser p, const char *s, size_t len);
+/* An element name without its namespace prefix ("s3:Key" -> "Key"). */
+const char *aws_xml_local_part(const char *name);
+/* XML white space: space, tab, CR, LF. */
+int aws_xml_space(char ch);
 
 /* ---- protocol_query.c ---- */
 

@@ -73,8 +73,10 @@ describe("core.spawn", function()
   it("rejects with SpawnError when the program cannot be started", function()
     local state, err = settle(core.spawn({"/nonexistent/awspromise-test"}))
     if os.getenv("AWSPROMISE_UNDER_VALGRIND") then
-      -- valgrind runs posix_spawn's vfork as a fork: the exec failure only shows as status 127
-      assert.equal(127, state == "fulfilled" and err.status)
+      -- valgrind runs posix_spawn's vfork as a fork: the exec failure only shows as status 127,
+      -- or as valgrind's own error exit code when it reports the dying child's leaks
+      local status = state == "fulfilled" and err.status
+      assert.is_true(status == 127 or status == 99, "status " .. tostring(status))
       return
     end
     assert.equal("rejected", state)
