@@ -23,42 +23,10 @@
 
 #define TRANSFER_MT "awspromise.Transfer"
 #define USER_AGENT "awspromise/0.1.0 lua/5.4"
-#define MAX_POOLED_HANDLES 256
-#define INLINE_HEADERS 24
 
 enum { UV_PROMISE = 1, UV_BODY, UV_ON_UPLOAD, UV_ON_DOWNLOAD, UV_TRANSFER_COUNT = UV_ON_DOWNLOAD };
 
-typedef struct transfer transfer;
-
-typedef struct http_engine {
-    aws_loop *lp;
-    CURLM *multi;
-    aws_timer *timer;
-    sigv4_signer *signer;
-    CURL *pool[MAX_POOLED_HANDLES];
-    int npool;
-    int running;
-    long max_sockets;
-    transfer *active;       /* doubly linked: what the closer must release */
-    transfer *progressed;   /* singly linked: transfers whose progress callbacks are due */
-    strbuf scratch;
-} http_engine;
-
-struct transfer {
-    http_engine *h;
-    CURL *easy;
-    struct curl_slist *headers;
-    strbuf body;
-    strbuf head;             /* the raw header block of the last response (after any 100) */
-    transfer *prev, *next;
-    transfer *progress_next;
-    int ref;                 /* registry anchor while active */
-    int active;
-    int progress_queued;
-    curl_off_t up_now, up_total, down_now, down_total;
-    curl_off_t up_told, down_told;
-    char errbuf[CURL_ERROR_SIZE];
-};
+#include "http_internal.h"
 
 static const char engine_key = 'H';
 
@@ -376,232 +344,6 @@ static void after_io(lua_State *L, aws_loop *lp, void *ud)
 
 /* ---------------------------------------------------------------- building a request */
 
-typedef struct url_parts {
-    const char *host; size_t host_len;     /* authority without userinfo or a default port */
-    const char *path; size_t path_len;
-    const char *query; size_t query_len;
-} url_parts;
-
-static int split_url(const char *url, size_t len, url_parts *u)
-{
-    const char *end = url + len;
-    const char *sep = strstr(url, "://");
-    if (!sep)
-        return 0;
-    int https = (size_t)(sep - url) == 5 && strncmp(url, "https", 5) == 0;
-    const char *auth = sep + 3;
-    const char *auth_end = auth;
-    while (auth_end < end && *auth_end != '/' && *auth_end != '?' && *auth_end != '#')
-        auth_end++;
-    const char *at = memchr(auth, '@', (size_t)(auth_end - auth));
-    if (at)
-        auth = at + 1;
-    if (auth == auth_end)
-        return 0;
-    size_t host_len = (size_t)(auth_end - auth);
-    if ((https && host_len > 4 && memcmp(auth_end - 4, ":443", 4) == 0) ||
-        (!https && host_len > 3 && memcmp(auth_end - 3, ":80", 3) == 0))
-        host_len -= https ? 4 : 3;
-    u->host = auth;
-    u->host_len = host_len;
-    const char *q = memchr(auth_end, '?', (size_t)(end - auth_end));
-    const char *frag = memchr(auth_end, '#', (size_t)(end - auth_end));
-    const char *path_end = q ? q : (frag ? frag : end);
-    u->path = auth_end;
-    u->path_len = (size_t)(path_end - auth_end);
-    if (u->path_len == 0) {
-        u->path = "/";
-        u->path_len = 1;
-    }
-    u->query = q ? q + 1 : NULL;
-    u->query_len = q ? (size_t)((frag && frag > q ? frag : end) - (q + 1)) : 0;
-    return 1;
-}
-
-static int add_header_line(transfer *t, strbuf *sb, const char *name, size_t nlen, const char *value, size_t vlen)
-{
-    sb_reset(sb);
-    sb_append(sb, name, nlen);
-    if (vlen)
-        sb_append(sb, ": ", 2);
-    else
-        sb_append(sb, ";", 1); /* "Name;" sends an empty value; "Name:" would remove it */
-    sb_append(sb, value, vlen);
-    if (sb->failed)
-        return 0;
-    struct curl_slist *grown = curl_slist_append(t->headers, sb->data);
-    if (!grown)
-        return 0;
-    t->headers = grown;
-    return 1;
-}
-
-static int suppress_header(transfer *t, const char *line)
-{
-    struct curl_slist *grown = curl_slist_append(t->headers, line);
-    if (!grown)
-        return 0;
-    t->headers = grown;
-    return 1;
-}
-
-static const char *opt_string(lua_State *L, int idx, const char *field, size_t *len)
-{
-    lua_getfield(L, idx, field);
-    const char *s = NULL;
-    if (lua_type(L, -1) == LUA_TSTRING)
-        s = lua_tolstring(L, -1, len);
-    else if (!lua_isnil(L, -1))
-        luaL_error(L, "http: opts.%s must be a string, got %s", field, luaL_typename(L, -1));
-    lua_pop(L, 1); /* the string stays alive: the opts table still holds it */
-    return s;
-}
-
-static int opt_bool(lua_State *L, int idx, const char *field, int dflt)
-{
-    lua_getfield(L, idx, field);
-    int v = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-static long opt_ms(lua_State *L, int idx, const char *field)
-{
-    lua_getfield(L, idx, field);
-    lua_Number v = lua_isnil(L, -1) ? 0 : luaL_checknumber(L, -1);
-    lua_pop(L, 1);
-    if (v < 0)
-        luaL_error(L, "http: opts.%s must be >= 0 (milliseconds)", field);
-    return (long)v;
-}
-
-typedef struct header_list {
-    sigv4_header inline_items[INLINE_HEADERS];
-    sigv4_header *items;
-    size_t n, cap;
-} header_list;
-
-static int header_push(header_list *hl, const char *name, size_t nlen, const char *value, size_t vlen)
-{
-    if (hl->n == hl->cap) {
-        size_t cap = hl->cap * 2;
-        sigv4_header *grown = malloc(cap * sizeof *grown);
-        if (!grown)
-            return 0;
-        memcpy(grown, hl->items, hl->n * sizeof *grown);
-        if (hl->items != hl->inline_items)
-            free(hl->items);
-        hl->items = grown;
-        hl->cap = cap;
-    }
-    hl->items[hl->n++] = (sigv4_header){name, nlen, value, vlen};
-    return 1;
-}
-
-static int has_header(const header_list *hl, const char *name)
-{
-    size_t len = strlen(name);
-    for (size_t i = 0; i < hl->n; i++)
-        if (hl->items[i].name_len == len && strncasecmp(hl->items[i].name, name, len) == 0)
-            return 1;
-    return 0;
-}
-
-/* l_http's stack: 1 opts, 2 a table anchoring header values converted from numbers, 3 transfer. */
-#define KEEPALIVE_SLOT 2
-
-/* Reads opts.headers into hl; every name and value is a string held by the opts table. Returns
- * an error message or NULL. */
-static const char *collect_headers(lua_State *L, int opts, header_list *hl)
-{
-    if (lua_getfield(L, opts, "headers") == LUA_TNIL) {
-        lua_pop(L, 1);
-        return NULL;
-    }
-    if (!lua_istable(L, -1))
-        return "http: opts.headers must be a table of name = value";
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-        if (lua_type(L, -2) != LUA_TSTRING)
-            return "http: header names must be strings";
-        if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
-            return "http: header values must be strings or numbers";
-        size_t nlen, vlen;
-        const char *name = lua_tolstring(L, -2, &nlen);
-        lua_pushvalue(L, -1);
-        lua_replace(L, -2); /* a number is converted on this copy, never on the table's key */
-        const char *value = lua_tolstring(L, -1, &vlen);
-        if (strpbrk(name, "\r\n:") || memchr(value, '\r', vlen) || memchr(value, '\n', vlen)) {
-            lua_pushfstring(L, "http: header '%s' has a CR, LF or colon in its name or a CR or LF in its value", name);
-            return lua_tostring(L, -1);
-        }
-        if (lua_type(L, -1) == LUA_TNUMBER) {
-            /* The converted string must outlive this slot: keep it in the call's keep-alive table. */
-            if (lua_isnil(L, KEEPALIVE_SLOT)) {
-                lua_newtable(L);
-                lua_replace(L, KEEPALIVE_SLOT);
-            }
-            lua_pushvalue(L, -1);
-            lua_rawseti(L, KEEPALIVE_SLOT, (lua_Integer)lua_rawlen(L, KEEPALIVE_SLOT) + 1);
-        }
-        if (!header_push(hl, name, nlen, value, vlen))
-            return "http: out of memory";
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    return NULL;
-}
-
-/* Signs per opts.sign and appends the signer's headers. Returns an error message or NULL. */
-static const char *sign_request(lua_State *L, http_engine *h, transfer *t, const char *method,
-                                const url_parts *u, header_list *hl, const char *body, size_t body_len)
-{
-    int sign = lua_absindex(L, -1);
-    size_t n;
-    sigv4_params p;
-    memset(&p, 0, sizeof p);
-    p.access_key_id = opt_string(L, sign, "accessKeyId", &n);
-    p.secret_access_key = opt_string(L, sign, "secretAccessKey", &p.secret_len);
-    p.session_token = opt_string(L, sign, "sessionToken", &n);
-    p.region = opt_string(L, sign, "region", &n);
-    p.service = opt_string(L, sign, "service", &n);
-    if (!p.access_key_id || !p.secret_access_key)
-        return "http: opts.sign needs accessKeyId and secretAccessKey";
-    if (!p.region || !p.service)
-        return "http: opts.sign needs region and service";
-    int is_s3 = strcmp(p.service, "s3") == 0;
-    lua_getfield(L, sign, "time");
-    p.time = lua_isnil(L, -1) ? (int64_t)time(NULL) : (int64_t)luaL_checknumber(L, -1);
-    lua_pop(L, 1);
-    lua_getfield(L, sign, "timeOffset");
-    p.time += (int64_t)luaL_optnumber(L, -1, 0);
-    lua_pop(L, 1);
-    if (opt_bool(L, sign, "doubleEncode", !is_s3))
-        p.flags |= SIGV4_DOUBLE_ENCODE;
-    if (opt_bool(L, sign, "normalize", !is_s3))
-        p.flags |= SIGV4_NORMALIZE;
-    if (opt_bool(L, sign, "signBody", is_s3))
-        p.flags |= SIGV4_SIGN_BODY;
-    sigv4_request req = {
-        .method = method,
-        .path = u->path, .path_len = u->path_len,
-        .query = u->query, .query_len = u->query_len,
-        .headers = hl->items, .n_headers = hl->n,
-        .body = body, .body_len = body_len,
-        .payload_hash = opt_string(L, sign, "payloadHash", &n),
-    };
-    if (!req.payload_hash && opt_bool(L, sign, "unsignedPayload", 0))
-        req.payload_hash = SIGV4_UNSIGNED_PAYLOAD;
-    sigv4_result out;
-    int rc = sigv4_sign(h->signer, &req, &p, &out);
-    if (rc != SIGV4_OK)
-        return sigv4_strerror(rc);
-    for (size_t i = 0; i < out.n_add; i++)
-        if (!add_header_line(t, &h->scratch, out.add[i].name, out.add[i].name_len, out.add[i].value, out.add[i].value_len))
-            return "http: out of memory";
-    return NULL;
-}
-
 static int configure_easy(transfer *t, const char *url, const char *method, const char *body, size_t body_len,
                           int has_body)
 {
@@ -640,15 +382,15 @@ static int l_http(lua_State *L)
     lua_settop(L, 1);
     lua_pushnil(L); /* KEEPALIVE_SLOT */
     size_t url_len, body_len = 0, mlen;
-    const char *url = opt_string(L, 1, "url", &url_len);
+    const char *url = http_opt_string(L, 1, "url", &url_len);
     if (!url)
         return luaL_error(L, "http: opts.url is required");
-    const char *method = opt_string(L, 1, "method", &mlen);
+    const char *method = http_opt_string(L, 1, "method", &mlen);
     if (!method)
         method = "GET";
-    const char *body = opt_string(L, 1, "body", &body_len);
+    const char *body = http_opt_string(L, 1, "body", &body_len);
     url_parts u;
-    if (!split_url(url, url_len, &u))
+    if (!http_split_url(url, url_len, &u))
         return luaL_error(L, "http: opts.url is not an absolute http(s) URL: %s", url);
 
     transfer *t = lua_newuserdatauv(L, sizeof *t, UV_TRANSFER_COUNT);
@@ -660,23 +402,23 @@ static int l_http(lua_State *L)
 
     header_list hl = {.items = hl.inline_items, .n = 0, .cap = INLINE_HEADERS};
     const char *err = NULL;
-    if (!header_push(&hl, "Host", 4, u.host, u.host_len))
+    if (!http_header_push(&hl, "Host", 4, u.host, u.host_len))
         err = "http: out of memory";
     if (!err)
-        err = collect_headers(L, 1, &hl);
+        err = http_collect_headers(L, 1, &hl);
     lua_settop(L, tidx);
     t->easy = take_handle(h);
     if (!err && !t->easy)
         err = "http: cannot create a curl handle";
     for (size_t i = 0; !err && i < hl.n; i++)
-        if (!add_header_line(t, &h->scratch, hl.items[i].name, hl.items[i].name_len, hl.items[i].value, hl.items[i].value_len))
+        if (!http_add_header_line(t, &h->scratch, hl.items[i].name, hl.items[i].name_len, hl.items[i].value, hl.items[i].value_len))
             err = "http: out of memory";
-    if (!err && !has_header(&hl, "Content-Type") && !suppress_header(t, "Content-Type:"))
+    if (!err && !http_has_header(&hl, "Content-Type") && !http_suppress_header(t, "Content-Type:"))
         err = "http: out of memory";
-    if (!err && !suppress_header(t, "Expect:"))
+    if (!err && !http_suppress_header(t, "Expect:"))
         err = "http: out of memory";
     if (!err && lua_getfield(L, 1, "sign") == LUA_TTABLE)
-        err = sign_request(L, h, t, method, &u, &hl, body, body_len);
+        err = http_sign_request(L, h, t, method, &u, &hl, body, body_len);
     lua_settop(L, tidx);
     if (hl.items != hl.inline_items)
         free(hl.items);
@@ -690,16 +432,16 @@ static int l_http(lua_State *L)
 
     CURL *e = t->easy;
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, opt_ms(L, 1, "timeout"));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, opt_ms(L, 1, "connectTimeout"));
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, http_opt_ms(L, 1, "timeout"));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, http_opt_ms(L, 1, "connectTimeout"));
     size_t n;
-    const char *ca = opt_string(L, 1, "caFile", &n);
+    const char *ca = http_opt_string(L, 1, "caFile", &n);
     if (ca)
         curl_easy_setopt(e, CURLOPT_CAINFO, ca);
-    const char *proxy = opt_string(L, 1, "proxy", &n);
+    const char *proxy = http_opt_string(L, 1, "proxy", &n);
     if (proxy)
         curl_easy_setopt(e, CURLOPT_PROXY, proxy);
-    if (opt_bool(L, 1, "http2", 0)) {
+    if (http_opt_bool(L, 1, "http2", 0)) {
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
         curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     } else {
