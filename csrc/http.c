@@ -24,7 +24,7 @@
 #define TRANSFER_MT "awspromise.Transfer"
 #define USER_AGENT "awspromise/0.1.0 lua/5.4"
 
-enum { UV_PROMISE = 1, UV_BODY, UV_ON_UPLOAD, UV_ON_DOWNLOAD, UV_TRANSFER_COUNT = UV_ON_DOWNLOAD };
+enum { UV_PROMISE = 1, UV_BODY, UV_ON_UPLOAD, UV_ON_DOWNLOAD, UV_OPTS, UV_TRANSFER_COUNT = UV_OPTS };
 
 #include "http_internal.h"
 
@@ -153,13 +153,21 @@ static void unlink_active(http_engine *h, transfer *t)
 }
 
 /* Releases everything C owns; the userdata itself stays for Lua's collector. */
+static void unlink_waiting(http_engine *h, transfer *t);
+static void pump_waiting(lua_State *L, http_engine *h);
+
 static void release(lua_State *L, transfer *t)
 {
     http_engine *h = t->h;
+    unlink_waiting(h, t);
     if (t->easy) {
         curl_multi_remove_handle(h->multi, t->easy);
         return_handle(h, t->easy);
         t->easy = NULL;
+    }
+    if (t->in_curl) {
+        t->in_curl = 0;
+        h->in_curl--;
     }
     curl_slist_free_all(t->headers);
     t->headers = NULL;
@@ -340,6 +348,8 @@ static void after_io(lua_State *L, aws_loop *lp, void *ud)
         finish(L, t, lua_gettop(L), rc);
         lua_pop(L, 1);
     }
+    if (h->waiting_head)
+        pump_waiting(L, h);
 }
 
 /* ---------------------------------------------------------------- building a request */
@@ -375,86 +385,88 @@ static int configure_easy(transfer *t, const char *url, const char *method, cons
     return ok;
 }
 
-static int l_http(lua_State *L)
+/* Builds, signs and hands to libcurl a transfer whose options table is its UV_OPTS. Signing
+ * happens here, when the transfer really starts, so a request that waited in the queue still
+ * carries a fresh date. Returns 1, or 0 with an error message on the stack top. */
+static int start_transfer(lua_State *L, http_engine *h, transfer *t, int tidx)
 {
-    http_engine *h = engine_of(L);
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    lua_pushnil(L); /* KEEPALIVE_SLOT */
-    size_t url_len, body_len = 0, mlen;
-    const char *url = http_opt_string(L, 1, "url", &url_len);
-    if (!url)
-        return luaL_error(L, "http: opts.url is required");
-    const char *method = http_opt_string(L, 1, "method", &mlen);
+    lua_getiuservalue(L, tidx, UV_OPTS);
+    int opts = lua_gettop(L);
+    lua_pushnil(L);
+    int keepalive = lua_gettop(L);
+    size_t url_len, body_len = 0, mlen, n;
+    const char *url = http_opt_string(L, opts, "url", &url_len);
+    const char *method = http_opt_string(L, opts, "method", &mlen);
     if (!method)
         method = "GET";
-    const char *body = http_opt_string(L, 1, "body", &body_len);
+    const char *body = http_opt_string(L, opts, "body", &body_len);
     url_parts u;
-    if (!http_split_url(url, url_len, &u))
-        return luaL_error(L, "http: opts.url is not an absolute http(s) URL: %s", url);
-
-    transfer *t = lua_newuserdatauv(L, sizeof *t, UV_TRANSFER_COUNT);
-    memset(t, 0, sizeof *t);
-    t->h = h;
-    t->ref = LUA_NOREF;
-    luaL_setmetatable(L, TRANSFER_MT);
-    int tidx = lua_gettop(L);
+    http_split_url(url, url_len, &u); /* checked by l_http */
 
     header_list hl = {.items = hl.inline_items, .n = 0, .cap = INLINE_HEADERS};
     const char *err = NULL;
     if (!http_header_push(&hl, "Host", 4, u.host, u.host_len))
         err = "http: out of memory";
     if (!err)
-        err = http_collect_headers(L, 1, &hl);
-    lua_settop(L, tidx);
+        err = http_collect_headers(L, opts, keepalive, &hl);
+    if (err) {
+        /* the message may sit in a stack slot above: copy it before dropping the slots */
+        lua_pushstring(L, err);
+        lua_replace(L, opts);
+        lua_settop(L, opts);
+        if (hl.items != hl.inline_items)
+            free(hl.items);
+        return 0;
+    }
+    lua_settop(L, keepalive);
     t->easy = take_handle(h);
-    if (!err && !t->easy)
+    if (!t->easy)
         err = "http: cannot create a curl handle";
     for (size_t i = 0; !err && i < hl.n; i++)
-        if (!http_add_header_line(t, &h->scratch, hl.items[i].name, hl.items[i].name_len, hl.items[i].value, hl.items[i].value_len))
+        if (!http_add_header_line(t, &h->scratch, hl.items[i].name, hl.items[i].name_len, hl.items[i].value,
+                                  hl.items[i].value_len))
             err = "http: out of memory";
     if (!err && !http_has_header(&hl, "Content-Type") && !http_suppress_header(t, "Content-Type:"))
         err = "http: out of memory";
     if (!err && !http_suppress_header(t, "Expect:"))
         err = "http: out of memory";
-    if (!err && lua_getfield(L, 1, "sign") == LUA_TTABLE)
+    if (!err && lua_getfield(L, opts, "sign") == LUA_TTABLE)
         err = http_sign_request(L, h, t, method, &u, &hl, body, body_len);
-    lua_settop(L, tidx);
+    lua_settop(L, keepalive);
     if (hl.items != hl.inline_items)
         free(hl.items);
     if (!err && !configure_easy(t, url, method, body, body_len, body != NULL))
         err = "http: libcurl refused the URL";
     if (err) {
-        lua_pushstring(L, err);
-        release(L, t);
-        return lua_error(L);
+        lua_settop(L, opts - 1);
+        lua_pushstring(L, err); /* these messages are literals, not stack strings */
+        return 0;
     }
 
     CURL *e = t->easy;
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, http_opt_ms(L, 1, "timeout"));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, http_opt_ms(L, 1, "connectTimeout"));
-    size_t n;
-    const char *ca = http_opt_string(L, 1, "caFile", &n);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, http_opt_ms(L, opts, "timeout"));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, http_opt_ms(L, opts, "connectTimeout"));
+    const char *ca = http_opt_string(L, opts, "caFile", &n);
     if (ca)
         curl_easy_setopt(e, CURLOPT_CAINFO, ca);
-    const char *proxy = http_opt_string(L, 1, "proxy", &n);
+    const char *proxy = http_opt_string(L, opts, "proxy", &n);
     if (proxy)
         curl_easy_setopt(e, CURLOPT_PROXY, proxy);
-    if (http_opt_bool(L, 1, "http2", 0)) {
+    if (http_opt_bool(L, opts, "http2", 0)) {
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
         curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     } else {
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     }
     int progress = 0;
-    if (lua_getfield(L, 1, "onUploadProgress") != LUA_TNIL) {
+    if (lua_getfield(L, opts, "onUploadProgress") != LUA_TNIL) {
         lua_setiuservalue(L, tidx, UV_ON_UPLOAD);
         progress = 1;
     } else {
         lua_pop(L, 1);
     }
-    if (lua_getfield(L, 1, "onDownloadProgress") != LUA_TNIL) {
+    if (lua_getfield(L, opts, "onDownloadProgress") != LUA_TNIL) {
         lua_setiuservalue(L, tidx, UV_ON_DOWNLOAD);
         progress = 1;
     } else {
@@ -466,16 +478,111 @@ static int l_http(lua_State *L)
         curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     }
     if (body) {
-        lua_getfield(L, 1, "body");
+        lua_getfield(L, opts, "body");
         lua_setiuservalue(L, tidx, UV_BODY); /* curl reads the Lua string in place */
     }
+    if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+        lua_settop(L, opts - 1);
+        lua_pushliteral(L, "http: libcurl refused the transfer");
+        return 0;
+    }
+    t->in_curl = 1;
+    h->in_curl++;
+    lua_settop(L, opts - 1);
+    return 1;
+}
+
+static void unlink_waiting(http_engine *h, transfer *t)
+{
+    if (!t->waiting)
+        return;
+    if (t->wprev)
+        t->wprev->wnext = t->wnext;
+    else
+        h->waiting_head = t->wnext;
+    if (t->wnext)
+        t->wnext->wprev = t->wprev;
+    else
+        h->waiting_tail = t->wprev;
+    t->wprev = t->wnext = NULL;
+    t->waiting = 0;
+}
+
+/* start_transfer in protected mode: a queued transfer's options are read only now, inside a
+ * loop turn, where a raised error must not escape. Upvalue-free: the transfer is argument 1. */
+static int protected_start(lua_State *L)
+{
+    transfer *t = lua_touserdata(L, 1);
+    if (!start_transfer(L, t->h, t, 1))
+        return lua_error(L);
+    return 0;
+}
+
+/* Starts queued transfers while libcurl has room. A transfer that cannot start rejects its own
+ * promise with the reason. */
+static void pump_waiting(lua_State *L, http_engine *h)
+{
+    if (h->pumping || h->closing)
+        return;
+    h->pumping = 1;
+    while (h->waiting_head && h->in_curl < h->max_in_curl) {
+        transfer *t = h->waiting_head;
+        unlink_waiting(h, t);
+        lua_pushcfunction(L, protected_start);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+        int tidx = lua_gettop(L);
+        if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+            lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+            lua_getiuservalue(L, -1, UV_PROMISE);
+            push_transport_error(L, "InvalidParameter", lua_type(L, -3) == LUA_TSTRING ? lua_tostring(L, -3)
+                                                                                       : "http: the request could not start", 0);
+            release(L, t);
+            aws_promise_reject(L, -2, -1);
+        }
+        lua_settop(L, tidx - 2);
+    }
+    h->pumping = 0;
+}
+
+static int l_http(lua_State *L)
+{
+    http_engine *h = engine_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    size_t url_len;
+    const char *url = http_opt_string(L, 1, "url", &url_len);
+    if (!url)
+        return luaL_error(L, "http: opts.url is required");
+    url_parts u;
+    if (!http_split_url(url, url_len, &u))
+        return luaL_error(L, "http: opts.url is not an absolute http(s) URL: %s", url);
+
+    transfer *t = lua_newuserdatauv(L, sizeof *t, UV_TRANSFER_COUNT);
+    memset(t, 0, sizeof *t);
+    t->h = h;
+    t->ref = LUA_NOREF;
+    luaL_setmetatable(L, TRANSFER_MT);
+    int tidx = lua_gettop(L);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, tidx, UV_OPTS);
     aws_promise_new(L, h->lp);
-    lua_pushvalue(L, -1);
     lua_setiuservalue(L, tidx, UV_PROMISE);
 
-    if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
-        release(L, t);
-        return luaL_error(L, "http: libcurl refused the transfer");
+    /* Past max_in_curl a request waits here, not in libcurl: an easy handle with its 16 KiB
+     * receive buffer per queued request is what made 10,000 requests in flight cost 170 MB. */
+    if (h->in_curl < h->max_in_curl && !h->waiting_head) {
+        if (!start_transfer(L, h, t, tidx)) {
+            release(L, t);
+            return lua_error(L);
+        }
+    } else {
+        t->waiting = 1;
+        t->wprev = h->waiting_tail;
+        if (h->waiting_tail)
+            h->waiting_tail->wnext = t;
+        else
+            h->waiting_head = t;
+        h->waiting_tail = t;
     }
     lua_pushvalue(L, tidx);
     t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -485,6 +592,7 @@ static int l_http(lua_State *L)
         h->active->prev = t;
     h->active = t;
     aws_loop_hold(h->lp, 1);
+    lua_getiuservalue(L, tidx, UV_PROMISE);
     lua_pushvalue(L, tidx);
     return 2;
 }
@@ -502,6 +610,8 @@ static int l_abort(lua_State *L)
     push_transport_error(L, "RequestAbortedError", "Request aborted by user", 0);
     release(L, t);
     aws_promise_reject(L, -2, -1);
+    if (t->h->waiting_head)
+        pump_waiting(L, t->h);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -525,6 +635,14 @@ static int l_configure(lua_State *L)
         h->max_sockets = (long)n;
         curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, h->max_sockets);
     }
+    lua_getfield(L, 1, "maxInCurl");
+    if (!lua_isnil(L, -1)) {
+        lua_Integer n = luaL_checkinteger(L, -1);
+        if (n < 1)
+            return luaL_error(L, "http: maxInCurl must be a positive integer");
+        h->max_in_curl = (int)n;
+        pump_waiting(L, h);
+    }
     return 0;
 }
 
@@ -539,6 +657,10 @@ static int l_stats(lua_State *L)
     lua_setfield(L, -2, "active");
     lua_pushinteger(L, h->npool);
     lua_setfield(L, -2, "pooledHandles");
+    lua_pushinteger(L, h->in_curl);
+    lua_setfield(L, -2, "inCurl");
+    lua_pushinteger(L, h->max_in_curl);
+    lua_setfield(L, -2, "maxInCurl");
     lua_pushinteger(L, h->max_sockets);
     lua_setfield(L, -2, "maxSockets");
     return 1;
@@ -549,6 +671,7 @@ static void close_engine(lua_State *L, aws_loop *lp, void *ud)
 {
     (void)lp;
     http_engine *h = ud;
+    h->closing = 1;
     while (h->active)
         release(L, h->active);
     if (h->timer) {
@@ -583,6 +706,7 @@ void aws_open_http(lua_State *L)
     memset(h, 0, sizeof *h);
     h->lp = lp;
     h->max_sockets = 50;
+    h->max_in_curl = 256;
     lua_rawsetp(L, LUA_REGISTRYINDEX, &engine_key); /* keeps the engine's memory alive */
     h->multi = curl_multi_init();
     h->signer = sigv4_signer_new();

@@ -131,7 +131,7 @@ int http_has_header(const header_list *hl, const char *name)
 
 /* Reads opts.headers into hl; every name and value is a string held by the opts table. Returns
  * an error message or NULL. */
-const char *http_collect_headers(lua_State *L, int opts, header_list *hl)
+const char *http_collect_headers(lua_State *L, int opts, int keepalive, header_list *hl)
 {
     if (lua_getfield(L, opts, "headers") == LUA_TNIL) {
         lua_pop(L, 1);
@@ -156,12 +156,12 @@ const char *http_collect_headers(lua_State *L, int opts, header_list *hl)
         }
         if (lua_type(L, -1) == LUA_TNUMBER) {
             /* The converted string must outlive this slot: keep it in the call's keep-alive table. */
-            if (lua_isnil(L, KEEPALIVE_SLOT)) {
+            if (lua_isnil(L, keepalive)) {
                 lua_newtable(L);
-                lua_replace(L, KEEPALIVE_SLOT);
+                lua_replace(L, keepalive);
             }
             lua_pushvalue(L, -1);
-            lua_rawseti(L, KEEPALIVE_SLOT, (lua_Integer)lua_rawlen(L, KEEPALIVE_SLOT) + 1);
+            lua_rawseti(L, keepalive, (lua_Integer)lua_rawlen(L, keepalive) + 1);
         }
         if (!http_header_push(hl, name, nlen, value, vlen))
             return "http: out of memory";

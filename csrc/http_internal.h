@@ -25,6 +25,12 @@ typedef struct http_engine {
     long max_sockets;
     transfer *active;       /* doubly linked: what the closer must release */
     transfer *progressed;   /* singly linked: transfers whose progress callbacks are due */
+    transfer *waiting_head; /* FIFO of transfers not yet handed to libcurl */
+    transfer *waiting_tail;
+    int in_curl;            /* transfers libcurl holds now */
+    int max_in_curl;
+    int pumping;
+    int closing;
     strbuf scratch;
 } http_engine;
 
@@ -36,6 +42,9 @@ struct transfer {
     strbuf head;             /* the raw header block of the last response (after any 100) */
     transfer *prev, *next;
     transfer *progress_next;
+    transfer *wprev, *wnext; /* the waiting FIFO */
+    int waiting;
+    int in_curl;
     int ref;                 /* registry anchor while active */
     int active;
     int progress_queued;
@@ -56,8 +65,6 @@ typedef struct header_list {
     size_t n, cap;
 } header_list;
 
-/* l_http's stack: 1 opts, 2 a table anchoring header values converted from numbers, 3 transfer. */
-#define KEEPALIVE_SLOT 2
 
 int http_split_url(const char *url, size_t len, url_parts *u);
 int http_add_header_line(transfer *t, strbuf *sb, const char *name, size_t nlen, const char *value, size_t vlen);
@@ -67,7 +74,7 @@ int http_opt_bool(lua_State *L, int idx, const char *field, int dflt);
 long http_opt_ms(lua_State *L, int idx, const char *field);
 int http_header_push(header_list *hl, const char *name, size_t nlen, const char *value, size_t vlen);
 int http_has_header(const header_list *hl, const char *name);
-const char *http_collect_headers(lua_State *L, int opts, header_list *hl);
+const char *http_collect_headers(lua_State *L, int opts, int keepalive, header_list *hl);
 const char *http_sign_request(lua_State *L, http_engine *h, transfer *t, const char *method, const url_parts *u, header_list *hl, const char *body, size_t body_len);
 
 #endif

@@ -429,6 +429,32 @@ describe("signing, connections and concurrency", function()
     assert.is_true(most <= 3, "saw " .. most .. " at once")
   end)
 
+  it("queues requests past what libcurl holds, signing each when it starts", function()
+    core.http_configure{maxInCurl = 2}
+    local c = client("/delay/40")
+    local list, most = {}, 0
+    for i = 1, 8 do
+      list[i] = c:call():promise()
+      most = math.max(most, core.http_stats().inCurl)
+    end
+    local waiting = c:call()
+    local waiting_p = waiting:promise()
+    waiting:abort()
+    assert.equal("rejected", waiting_p:state())
+    local ticker
+    local function sample()
+      most = math.max(most, core.http_stats().inCurl)
+      if AWS.Promise.is(list[8]) and list[8]:state() == "pending" then ticker = AWS.util.delay(5):next(sample) end
+    end
+    sample()
+    local values = AWS.Promise.all(list):await()
+    core.http_configure{maxInCurl = 256}
+    assert.equal(8, #values)
+    assert.is_true(most <= 2, "libcurl held " .. most)
+    assert.equal("RequestAbortedError", select(2, support.settle(waiting_p)).code)
+    assert.is_not_nil(ticker)
+  end)
+
   it("settles 300 concurrent calls", function()
     local c = client("/ok")
     local list = {}
