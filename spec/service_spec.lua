@@ -172,3 +172,31 @@ describe("shipped service classes", function()
     assert.is_nil(AWS.NoSuchService)
   end)
 end)
+
+describe("S3 addressing through the client", function()
+  local s3 = AWS.S3({region = "us-west-2", credentials = {accessKeyId = "a", secretAccessKey = "b"}})
+
+  it("puts DNS-compatible buckets in the host, others in the path", function()
+    local cases = {
+      {"mybucket", "GetObject", {Key = "dir/key one"}, "https://mybucket.s3.us-west-2.amazonaws.com/dir/key%20one"},
+      {"mybucket", "ListObjectsV2", {}, "https://mybucket.s3.us-west-2.amazonaws.com/?list-type=2"},
+      {"My_Bucket", "GetObject", {Key = "k"}, "https://s3.us-west-2.amazonaws.com/My_Bucket/k"},
+      {"dotted.bucket", "GetObject", {Key = "k"}, "https://s3.us-west-2.amazonaws.com/dotted.bucket/k"},
+    }
+    for _ = 1, 2 do -- the second round is served from the per-bucket cache
+      for _, case in ipairs(cases) do
+        local params = {Bucket = case[1]}
+        for k, v in pairs(case[3]) do params[k] = v end
+        assert.equal(case[4], s3:buildHttpRequest(case[2], params).url)
+      end
+    end
+  end)
+
+  it("uses path style for a custom endpoint on an IP address and with s3ForcePathStyle", function()
+    local local_s3 = AWS.S3({region = "us-east-1", endpoint = "http://127.0.0.1:9000"})
+    assert.equal("http://127.0.0.1:9000/mybucket/k", local_s3:buildHttpRequest("GetObject", {Bucket = "mybucket", Key = "k"}).url)
+    local forced = AWS.S3({region = "us-west-2", s3ForcePathStyle = true})
+    assert.equal("https://s3.us-west-2.amazonaws.com/mybucket/k",
+      forced:buildHttpRequest("GetObject", {Bucket = "mybucket", Key = "k"}).url)
+  end)
+end)

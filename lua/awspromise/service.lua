@@ -216,6 +216,38 @@ local function operation_info(self, operation)
   return info
 end
 
+-- S3 addressing per bucket, decided once: virtual-hosted (the bucket moves into the host) or
+-- path style. The cache is bounded: a program that touches very many buckets recomputes.
+local S3_STYLE_CACHE_LIMIT = 1000
+
+local function s3_addressed(ep, config, scheme, host, path, bucket)
+  local styles = ep.s3Styles
+  local style = styles[bucket]
+  if not style then
+    local addressing = ep.s3Addressing
+    if not addressing then
+      addressing = setmetatable({endpoint = ep.url}, {__index = config})
+      ep.s3Addressing = addressing
+    end
+    local probe = "/" .. bucket .. "/k"
+    local styled_host, styled_path = require("awspromise.endpoints").s3_address(host, probe, bucket, scheme, addressing)
+    style = {host = styled_host, virtual = styled_path ~= probe}
+    ep.s3StyleCount = (ep.s3StyleCount or 0) + 1
+    if ep.s3StyleCount > S3_STYLE_CACHE_LIMIT then
+      styles = {}
+      ep.s3Styles, ep.s3StyleCount = styles, 1
+    end
+    styles[bucket] = style
+  end
+  if style.virtual then
+    -- a DNS-compatible bucket is its own URI encoding, so the prefix is "/" .. bucket
+    path = path:sub(#bucket + 2)
+    local c = path:sub(1, 1)
+    if path == "" or c == "?" then path = "/" .. path end
+  end
+  return style.host, path
+end
+
 -- Validates, serializes and addresses one call: the options of core.http, without `sign`.
 function Service:buildHttpRequest(operation, params)
   local config = self.config
@@ -231,26 +263,29 @@ function Service:buildHttpRequest(operation, params)
     scheme, host, base_path = ep.url:match("^(%a[%w+.-]*://)([^/]*)(.*)$")
     base_path = base_path:gsub("/$", "")
     ep.scheme, ep.host, ep.basePath = scheme, host, base_path
+    ep.s3Styles, ep.hostnames = {}, {}
   end
   local path = req.path
-  if self.serviceIdentifier == "s3" and type(params) == "table" and type(params.Bucket) == "string" then
-    local addressing = ep.s3Addressing
-    if not addressing then
-      addressing = setmetatable({endpoint = ep.url}, {__index = config})
-      ep.s3Addressing = addressing
-    end
-    host, path = require("awspromise.endpoints").s3_address(host, path, params.Bucket, scheme, addressing)
+  local bucket = self.serviceIdentifier == "s3" and type(params) == "table" and params.Bucket
+  if type(bucket) == "string" then
+    host, path = s3_addressed(ep, config, scheme, host, path, bucket)
   end
   if req.hostPrefix and config.hostPrefixEnabled ~= false then host = req.hostPrefix .. host end
   local url = scheme .. host .. base_path .. path
   if req.query ~= "" then url = url .. "?" .. req.query end
   local http_options = config.httpOptions
+  local hostnames = ep.hostnames
+  local hostname = hostnames[host]
+  if not hostname then
+    hostname = host:gsub(":%d+$", "")
+    hostnames[host] = hostname
+  end
   return {
     method = req.method,
     url = url,
     headers = req.headers,
     body = req.body,
-    hostname = host:gsub(":%d+$", ""),
+    hostname = hostname,
     timeout = http_options.timeout,
     connectTimeout = http_options.connectTimeout,
     caFile = http_options.caFile,
