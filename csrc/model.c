@@ -3,6 +3,7 @@
  * flight at exit can always parse its response. */
 #include "model.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,20 @@ typedef struct name_index {
     size_t mask;
 } name_index;
 
+typedef struct memo_entry {
+    const void *node; /* NULL marks a free slot */
+    int kind;
+    void *value;
+    void (*free_fn)(void *);
+} memo_entry;
+
+/* Separate from the model so that a const model can still fill it: every protocol function
+ * receives the model as const. */
+typedef struct memo_table {
+    memo_entry *slots;
+    size_t mask, count;
+} memo_table;
+
 struct aws_model {
     cJSON *root;
     const cJSON *metadata;
@@ -20,6 +35,7 @@ struct aws_model {
     const cJSON *shapes;
     name_index shape_index;
     name_index op_index;
+    memo_table *memo;
     aws_model *next_loaded;
 };
 
@@ -71,8 +87,69 @@ static const cJSON *index_find(const name_index *ix, const char *name)
     return NULL;
 }
 
+static size_t memo_slot(const memo_table *t, const void *node, int kind)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)node ^ (uint64_t)(unsigned)kind) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32) & t->mask;
+}
+
+void *aws_model_memo_get(const aws_model *m, const void *node, int kind)
+{
+    const memo_table *t = m->memo;
+    if (!t || !t->slots)
+        return NULL;
+    for (size_t i = memo_slot(t, node, kind); t->slots[i].node; i = (i + 1) & t->mask)
+        if (t->slots[i].node == node && t->slots[i].kind == kind)
+            return t->slots[i].value;
+    return NULL;
+}
+
+static void memo_insert(memo_table *t, const memo_entry *e)
+{
+    size_t i = memo_slot(t, e->node, e->kind);
+    while (t->slots[i].node)
+        i = (i + 1) & t->mask;
+    t->slots[i] = *e;
+    t->count++;
+}
+
+int aws_model_memo_put(const aws_model *m, const void *node, int kind, void *value, void (*free_fn)(void *))
+{
+    memo_table *t = m->memo;
+    if (!t || !node)
+        return 0;
+    /* kept at most half full, so that a probe for a missing key ends quickly */
+    if ((t->count + 1) * 2 > t->mask + 1 || !t->slots) {
+        size_t size = t->slots ? (t->mask + 1) * 2 : 64;
+        memo_entry *slots = calloc(size, sizeof *slots);
+        if (!slots)
+            return 0;
+        memo_table grown = {slots, size - 1, 0};
+        for (size_t i = 0; t->slots && i <= t->mask; i++)
+            if (t->slots[i].node)
+                memo_insert(&grown, &t->slots[i]);
+        free(t->slots);
+        *t = grown;
+    }
+    memo_entry e = {node, kind, value, free_fn};
+    memo_insert(t, &e);
+    return 1;
+}
+
+static void memo_free(memo_table *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; t->slots && i <= t->mask; i++)
+        if (t->slots[i].node && t->slots[i].free_fn)
+            t->slots[i].free_fn(t->slots[i].value);
+    free(t->slots);
+    free(t);
+}
+
 static void model_free(aws_model *m)
 {
+    memo_free(m->memo);
     cJSON_Delete(m->root);
     free(m->shape_index.slots);
     free(m->op_index.slots);
@@ -220,7 +297,8 @@ static int l_model_load(lua_State *L)
         aws_push_error(L, "ModelError", "model_load: a service model needs metadata and operations objects");
         return lua_error(L);
     }
-    if (!index_build(&m->shape_index, m->shapes) || !index_build(&m->op_index, m->operations)) {
+    m->memo = calloc(1, sizeof *m->memo);
+    if (!m->memo || !index_build(&m->shape_index, m->shapes) || !index_build(&m->op_index, m->operations)) {
         model_free(m);
         return luaL_error(L, "model_load: out of memory");
     }

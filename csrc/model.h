@@ -44,4 +44,13 @@ const char *aws_shape_type(const cJSON *shape);
 const cJSON *aws_operation_input(const cJSON *op);
 const cJSON *aws_operation_output(const cJSON *op);
 
+/* Derived data that protocol code works out once from the model instead of on every request,
+ * keyed by a node of the model's tree and a kind the caller picks (one node may carry several
+ * kinds of data). An entry belongs to the model once stored: it is freed with `free_fn` when the
+ * model is, so it may point into the tree for as long as it lives. Lookups are by pointer. */
+void *aws_model_memo_get(const aws_model *m, const void *node, int kind);
+/* Stores value for (node, kind), which must not be stored yet. Returns 0 when out of memory;
+ * the value then still belongs to the caller. */
+int aws_model_memo_put(const aws_model *m, const void *node, int kind, void *value, void (*free_fn)(void *));
+
 #endif

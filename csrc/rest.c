@@ -17,93 +17,130 @@
 
 enum rest_location { LOC_URI, LOC_QUERY, LOC_HEADER };
 
-/* Appends the text of the scalar at idx as `loc` spells it, or raises naming `path`. */
-static void scalar_text(lua_State *L, aws_guard *g, const aws_model *m, const cJSON *member, int idx, enum rest_location loc,
-                        strbuf *out, const char *path)
+/* Where a value sits in params. Spelled out ("params.Name.key[2]") only when an error names
+ * it: most requests never need the text. */
+typedef struct param_path {
+    const char *name;  /* the member's name */
+    const char *key;   /* a map key below it, or NULL; the string belongs to a Lua table */
+    lua_Integer index; /* a list position below that, or 0 */
+} param_path;
+
+static const char *push_path(lua_State *L, const param_path *p)
 {
-    const cJSON *shape = aws_model_resolve(m, member);
-    const char *type = aws_shape_type(shape);
+    if (p->key && p->index)
+        return lua_pushfstring(L, "params.%s.%s[%d]", p->name, p->key, (int)p->index);
+    if (p->key)
+        return lua_pushfstring(L, "params.%s.%s", p->name, p->key);
+    if (p->index)
+        return lua_pushfstring(L, "params.%s[%d]", p->name, (int)p->index);
+    return lua_pushfstring(L, "params.%s", p->name);
+}
+
+/* Raises a SerializationError "<path>: <formatted text>". Never returns. */
+static int raise_at(lua_State *L, const param_path *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const char *what = lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    return aws_raise_serialization(L, "%s: %s", push_path(L, p), what);
+}
+
+/* Appends the text of the scalar at idx as `loc` spells it, or raises naming `path`. */
+static void scalar_text(lua_State *L, aws_guard *g, const aws_rest_scalar *sc, int idx, enum rest_location loc,
+                        strbuf *out, const param_path *path)
+{
     int ltype = lua_type(L, idx);
     char num[40];
-    if (!type)
-        aws_raise_serialization(L, "%s: the model's shape for this member is missing", path);
-    if (strcmp(type, "string") == 0) {
-        if (ltype == LUA_TTABLE && loc == LOC_HEADER && aws_model_trait_bool(m, member, "jsonvalue")) {
+    switch (sc->kind) {
+    case AWS_T_STRING: {
+        if (ltype == LUA_TTABLE && loc == LOC_HEADER && sc->jsonvalue) {
             strbuf *json = &g->sb[3];
             sb_reset(json);
             if (!aws_jsonvalue_text(L, idx, json))
-                aws_raise_serialization(L, "%s: cannot encode the value as JSON", path);
+                raise_at(L, path, "cannot encode the value as JSON");
             aws_base64_encode(out, json->data ? json->data : "", json->len);
             return;
         }
         if (ltype != LUA_TSTRING && ltype != LUA_TNUMBER)
-            aws_raise_serialization(L, "%s: expected a string, got %s", path, luaL_typename(L, idx));
+            raise_at(L, path, "expected a string, got %s", luaL_typename(L, idx));
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);
-        if (loc == LOC_HEADER && aws_model_trait_bool(m, member, "jsonvalue"))
+        if (loc == LOC_HEADER && sc->jsonvalue)
             aws_base64_encode(out, s, len);
         else
             sb_append(out, s, len);
-    } else if (strcmp(type, "integer") == 0 || strcmp(type, "long") == 0 || strcmp(type, "short") == 0 ||
-               strcmp(type, "byte") == 0) {
+        return;
+    }
+    case AWS_T_INTEGER:
         if (!lua_isinteger(L, idx)) {
             int ok = 0;
             lua_Integer v = lua_tointegerx(L, idx, &ok);
             if (!ok || ltype == LUA_TSTRING)
-                aws_raise_serialization(L, "%s: expected an integer, got %s", path, luaL_typename(L, idx));
+                raise_at(L, path, "expected an integer, got %s", luaL_typename(L, idx));
             lua_pushinteger(L, v);
             lua_replace(L, idx);
         }
         snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
         sb_puts(out, num);
-    } else if (strcmp(type, "float") == 0 || strcmp(type, "double") == 0) {
+        return;
+    case AWS_T_FLOAT: {
         double d;
         if (ltype == LUA_TSTRING && aws_special_double(lua_tostring(L, idx), &d)) {
             sb_puts(out, lua_tostring(L, idx));
             return;
         }
         if (ltype != LUA_TNUMBER)
-            aws_raise_serialization(L, "%s: expected a number, got %s", path, luaL_typename(L, idx));
+            raise_at(L, path, "expected a number, got %s", luaL_typename(L, idx));
         if (lua_isinteger(L, idx))
             snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
         else
             aws_format_double(num, lua_tonumber(L, idx));
         sb_puts(out, num);
-    } else if (strcmp(type, "boolean") == 0) {
+        return;
+    }
+    case AWS_T_BOOLEAN:
         if (ltype != LUA_TBOOLEAN)
-            aws_raise_serialization(L, "%s: expected a boolean, got %s", path, luaL_typename(L, idx));
+            raise_at(L, path, "expected a boolean, got %s", luaL_typename(L, idx));
         sb_puts(out, lua_toboolean(L, idx) ? "true" : "false");
-    } else if (strcmp(type, "timestamp") == 0) {
+        return;
+    case AWS_T_TIMESTAMP: {
         double t;
         if (!aws_timestamp_param(L, idx, &t))
-            aws_raise_serialization(L, "%s: expected a timestamp (epoch seconds), got %s", path, luaL_typename(L, idx));
-        const char *fmt = aws_model_trait_string(m, member, "timestampFormat");
+            raise_at(L, path, "expected a timestamp (epoch seconds), got %s", luaL_typename(L, idx));
+        const char *fmt = sc->timestamp_format;
         if (!fmt)
             fmt = loc == LOC_HEADER ? "rfc822" : "iso8601";
         aws_format_timestamp(out, fmt, t);
-    } else if (strcmp(type, "blob") == 0) {
+        return;
+    }
+    case AWS_T_BLOB: {
         if (ltype != LUA_TSTRING)
-            aws_raise_serialization(L, "%s: expected a string (blob), got %s", path, luaL_typename(L, idx));
+            raise_at(L, path, "expected a string (blob), got %s", luaL_typename(L, idx));
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);
         aws_base64_encode(out, s, len);
-    } else {
-        aws_raise_serialization(L, "%s: a %s cannot be sent in the %s", path, type,
-                                loc == LOC_URI ? "URI" : loc == LOC_QUERY ? "query string" : "headers");
+        return;
+    }
+    default:
+        if (!sc->type)
+            raise_at(L, path, "the model's shape for this member is missing");
+        raise_at(L, path, "a %s cannot be sent in the %s", sc->type,
+                 loc == LOC_URI ? "URI" : loc == LOC_QUERY ? "query string" : "headers");
     }
 }
 
 /* Pushes params[name], or a fresh idempotency token for an unset member that asks for one. */
-static int push_member_value(lua_State *L, const aws_model *m, const cJSON *member, int params, int opts)
+static int push_member_value(lua_State *L, const aws_rest_member *mb, int params, int opts)
 {
-    int t = lua_getfield(L, params, member->string);
+    int t = lua_getfield(L, params, mb->name);
     if (t == LUA_TLIGHTUSERDATA) {
         /* core.null (JSON null) means "not set" */
         lua_pop(L, 1);
         lua_pushnil(L);
         t = LUA_TNIL;
     }
-    if (t == LUA_TNIL && aws_model_trait_bool(m, member, "idempotencyToken")) {
+    if (t == LUA_TNIL && mb->idempotency_token) {
         lua_pop(L, 1);
         aws_push_idempotency_token(L, opts);
         t = LUA_TSTRING;
@@ -111,63 +148,31 @@ static int push_member_value(lua_State *L, const aws_model *m, const cJSON *memb
     return t;
 }
 
-static const cJSON *find_uri_member(const aws_model *m, const cJSON *input, const char *label, size_t len)
+/* Fills g->sb[0] with the path (labels filled from params), g->sb[1] with the constant query. */
+static void build_path(lua_State *L, aws_guard *g, const aws_rest_input *b, int params, int opts)
 {
-    const cJSON *members = cJSON_GetObjectItemCaseSensitive(input, "members");
-    for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next) {
-        const char *loc = aws_model_trait_string(m, mem, "location");
-        const char *name = aws_member_wire_name(m, mem);
-        if (loc && strcmp(loc, "uri") == 0 && strlen(name) == len && memcmp(name, label, len) == 0)
-            return mem;
-    }
-    /* Some models name the label after the member without a locationName. */
-    for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next)
-        if (strlen(mem->string) == len && memcmp(mem->string, label, len) == 0)
-            return mem;
-    return NULL;
-}
-
-/* requestUri "/{Bucket}/{Key+}?versioning": fills g->sb[0] with the path, g->sb[1] with the
- * constant query part. */
-static void build_path(lua_State *L, aws_guard *g, const aws_model *m, const cJSON *op, const cJSON *input, int params,
-                       int opts)
-{
-    const cJSON *http = cJSON_GetObjectItemCaseSensitive(op, "http");
-    const cJSON *uri = cJSON_GetObjectItemCaseSensitive(http, "requestUri");
-    const char *p = cJSON_IsString(uri) ? uri->valuestring : "/";
-    strbuf *path = &g->sb[0], *query = &g->sb[1], *tmp = &g->sb[2];
-    while (*p && *p != '?') {
-        if (*p != '{') {
-            sb_putc(path, *p++);
+    strbuf *path = &g->sb[0], *tmp = &g->sb[2];
+    for (size_t i = 0; i < b->nsegments; i++) {
+        const aws_rest_segment *seg = &b->segments[i];
+        if (!seg->label) {
+            sb_append(path, seg->text, seg->len);
             continue;
         }
-        const char *close = strchr(p, '}');
-        if (!close) {
-            sb_puts(path, p);
-            break;
-        }
-        const char *label = p + 1;
-        size_t len = (size_t)(close - label);
-        int greedy = len > 0 && label[len - 1] == '+';
-        if (greedy)
-            len--;
-        const cJSON *member = input ? find_uri_member(m, input, label, len) : NULL;
-        if (!member)
-            aws_raise_serialization(L, "the URI label {%s} has no member in the input shape", lua_pushlstring(L, label, len));
-        lua_pushfstring(L, "params.%s", member->string);
-        const char *where = lua_tostring(L, -1);
-        if (push_member_value(L, m, member, params, opts) == LUA_TNIL)
-            aws_raise_serialization(L, "%s: missing the URI label {%s}", where, lua_pushlstring(L, label, len));
+        if (!seg->member)
+            aws_raise_serialization(L, "the URI label {%s} has no member in the input shape",
+                                    lua_pushlstring(L, seg->text, seg->len));
+        param_path where = {seg->member->name, NULL, 0};
+        if (push_member_value(L, seg->member, params, opts) == LUA_TNIL)
+            raise_at(L, &where, "missing the URI label {%s}", lua_pushlstring(L, seg->text, seg->len));
         sb_reset(tmp);
-        scalar_text(L, g, m, member, lua_gettop(L), LOC_URI, tmp, where);
+        scalar_text(L, g, &seg->member->value, lua_gettop(L), LOC_URI, tmp, &where);
         if (tmp->len == 0)
-            aws_raise_serialization(L, "%s: the URI label {%s} must not be empty", where, lua_pushlstring(L, label, len));
-        aws_percent_encode(path, tmp->data, tmp->len, greedy);
-        lua_pop(L, 2);
-        p = close + 1;
+            raise_at(L, &where, "the URI label {%s} must not be empty", lua_pushlstring(L, seg->text, seg->len));
+        aws_percent_encode(path, tmp->data, tmp->len, seg->greedy);
+        lua_pop(L, 1);
     }
-    if (*p == '?')
-        sb_puts(query, p + 1);
+    if (b->query)
+        sb_append(&g->sb[1], b->query, b->query_len);
 }
 
 static void query_pair(strbuf *query, const char *key, size_t klen, const char *value, size_t vlen)
@@ -181,22 +186,17 @@ static void query_pair(strbuf *query, const char *key, size_t klen, const char *
     }
 }
 
-/* A querystring member that is a map: each key a parameter (string values, or string lists
- * repeated), keys already set by a named member left alone (the named member wins). */
-static void query_map(lua_State *L, aws_guard *g, const aws_model *m, const cJSON *shape, int value, int seen,
-                      const char *where)
+/* A querystring member that is a map (at `value`): each key a parameter (string values, or
+ * string lists repeated), keys already set by a named member left alone (the named member wins). */
+static void query_map(lua_State *L, aws_guard *g, const aws_rest_member *mb, int value, int seen)
 {
-    const cJSON *vref = cJSON_GetObjectItemCaseSensitive(shape, "value");
-    const cJSON *vshape = aws_model_resolve(m, vref);
-    const char *vtype = aws_shape_type(vshape);
-    int is_list = vtype && strcmp(vtype, "list") == 0;
-    const cJSON *item = is_list ? cJSON_GetObjectItemCaseSensitive(vshape, "member") : vref;
+    param_path where = {mb->name, NULL, 0};
     g->nkeys = 0;
     lua_pushnil(L);
     while (lua_next(L, value)) {
         lua_pop(L, 1);
         if (lua_type(L, -1) != LUA_TSTRING)
-            aws_raise_serialization(L, "%s: map keys must be strings", where);
+            raise_at(L, &where, "map keys must be strings");
         if (!aws_guard_add_key(g, lua_tostring(L, -1)))
             aws_raise_oom(L, "build_request");
     }
@@ -209,74 +209,68 @@ static void query_map(lua_State *L, aws_guard *g, const aws_model *m, const cJSO
             continue;
         }
         lua_pop(L, 1);
-        lua_pushfstring(L, "%s.%s", where, key);
-        const char *path = lua_tostring(L, -1);
+        where.key = key;
+        where.index = 0;
         int t = lua_getfield(L, value, key);
-        if (is_list) {
+        if (mb->item_is_list) {
             if (t != LUA_TTABLE)
-                aws_raise_serialization(L, "%s: expected a list, got %s", path, luaL_typename(L, -1));
+                raise_at(L, &where, "expected a list, got %s", luaL_typename(L, -1));
             lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
             for (lua_Integer i = 1; i <= n; i++) {
                 lua_rawgeti(L, -1, i);
-                lua_pushfstring(L, "%s[%d]", path, (int)i);
+                where.index = i;
                 sb_reset(tmp);
-                scalar_text(L, g, m, item, lua_gettop(L) - 1, LOC_QUERY, tmp, lua_tostring(L, -1));
+                scalar_text(L, g, &mb->item, lua_gettop(L), LOC_QUERY, tmp, &where);
                 query_pair(&g->sb[1], key, strlen(key), tmp->data ? tmp->data : "", tmp->len);
-                lua_pop(L, 2);
+                lua_pop(L, 1);
             }
         } else if (t != LUA_TNIL) {
             sb_reset(tmp);
-            scalar_text(L, g, m, item, lua_gettop(L), LOC_QUERY, tmp, path);
+            scalar_text(L, g, &mb->item, lua_gettop(L), LOC_QUERY, tmp, &where);
             query_pair(&g->sb[1], key, strlen(key), tmp->data ? tmp->data : "", tmp->len);
         }
-        lua_pop(L, 2);
+        lua_pop(L, 1);
     }
     g->nkeys = 0;
 }
 
-/* One querystring member (value on top of the stack). */
-static void query_member(lua_State *L, aws_guard *g, const aws_model *m, const cJSON *member, const char *where)
+/* One named querystring member (its value at `value`). */
+static void query_member(lua_State *L, aws_guard *g, const aws_rest_member *mb, int value)
 {
-    int value = lua_gettop(L);
-    const cJSON *shape = aws_model_resolve(m, member);
-    const char *type = aws_shape_type(shape);
-    const char *name = aws_member_wire_name(m, member);
+    param_path where = {mb->name, NULL, 0};
     strbuf *tmp = &g->sb[2];
-    if (type && strcmp(type, "list") == 0) {
+    if (mb->value.kind == AWS_T_LIST) {
         if (lua_type(L, value) != LUA_TTABLE)
-            aws_raise_serialization(L, "%s: expected a list, got %s", where, luaL_typename(L, value));
-        const cJSON *item = cJSON_GetObjectItemCaseSensitive(shape, "member");
+            raise_at(L, &where, "expected a list, got %s", luaL_typename(L, value));
         lua_Integer n = (lua_Integer)lua_rawlen(L, value);
         for (lua_Integer i = 1; i <= n; i++) {
             lua_rawgeti(L, value, i);
-            lua_pushfstring(L, "%s[%d]", where, (int)i);
+            where.index = i;
             sb_reset(tmp);
-            scalar_text(L, g, m, item, value + 1, LOC_QUERY, tmp, lua_tostring(L, -1));
-            query_pair(&g->sb[1], name, strlen(name), tmp->data ? tmp->data : "", tmp->len);
-            lua_pop(L, 2);
+            scalar_text(L, g, &mb->item, value + 1, LOC_QUERY, tmp, &where);
+            query_pair(&g->sb[1], mb->wire, mb->wire_len, tmp->data ? tmp->data : "", tmp->len);
+            lua_pop(L, 1);
         }
         return;
     }
     sb_reset(tmp);
-    scalar_text(L, g, m, member, value, LOC_QUERY, tmp, where);
-    query_pair(&g->sb[1], name, strlen(name), tmp->data ? tmp->data : "", tmp->len);
+    scalar_text(L, g, &mb->value, value, LOC_QUERY, tmp, &where);
+    query_pair(&g->sb[1], mb->wire, mb->wire_len, tmp->data ? tmp->data : "", tmp->len);
 }
 
 /* A header list: comma-separated, strings holding a comma or a quote sent quoted. */
-static void header_list(lua_State *L, aws_guard *g, const aws_model *m, const cJSON *shape, int value, strbuf *out,
-                        const char *where)
+static void header_list(lua_State *L, aws_guard *g, const aws_rest_member *mb, int value, strbuf *out)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(shape, "member");
-    const char *itype = aws_shape_type(aws_model_resolve(m, item));
-    int quote_strings = itype && strcmp(itype, "string") == 0;
+    int quote_strings = mb->item.kind == AWS_T_STRING;
+    param_path where = {mb->name, NULL, 0};
     lua_Integer n = (lua_Integer)lua_rawlen(L, value);
     strbuf *tmp = &g->sb[2];
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, value, i);
-        lua_pushfstring(L, "%s[%d]", where, (int)i);
+        where.index = i;
         sb_reset(tmp);
-        scalar_text(L, g, m, item, lua_gettop(L) - 1, LOC_HEADER, tmp, lua_tostring(L, -1));
-        lua_pop(L, 2);
+        scalar_text(L, g, &mb->item, lua_gettop(L), LOC_HEADER, tmp, &where);
+        lua_pop(L, 1);
         if (i > 1)
             sb_puts(out, ", ");
         const char *s = tmp->data ? tmp->data : "";
@@ -300,91 +294,119 @@ static void set_header(lua_State *L, int headers, const char *name, const strbuf
     lua_setfield(L, headers, name);
 }
 
-/* Every header and querystring member, in model order; querystring maps after the named
- * parameters so that a named one wins over a map key of the same name. */
-static void build_headers_and_query(lua_State *L, aws_guard *g, const aws_model *m, const cJSON *input, int params,
-                                    int opts, int headers)
+/* A headers member: a map whose keys follow the prefix in the header names. */
+static void prefix_headers(lua_State *L, aws_guard *g, const aws_rest_member *mb, int value, int headers)
 {
-    const cJSON *members = cJSON_GetObjectItemCaseSensitive(input, "members");
-    lua_newtable(L); /* query names already set */
-    int seen = lua_gettop(L);
-    for (int pass = 0; pass < 2; pass++) {
-        for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next) {
-            const char *loc = aws_model_trait_string(m, mem, "location");
-            if (!loc || !mem->string)
-                continue;
-            int is_query = strcmp(loc, "querystring") == 0;
-            int is_header = strcmp(loc, "header") == 0;
-            int is_prefix = strcmp(loc, "headers") == 0;
-            if (!is_query && !is_header && !is_prefix)
-                continue;
-            const cJSON *shape = aws_model_resolve(m, mem);
-            const char *type = aws_shape_type(shape);
-            int is_map = type && strcmp(type, "map") == 0;
-            /* pass 0: named query parameters and headers; pass 1: query maps */
-            if ((pass == 1) != (is_query && is_map))
-                continue;
-            lua_pushfstring(L, "params.%s", mem->string);
-            const char *where = lua_tostring(L, -1);
-            int t = push_member_value(L, m, mem, params, opts);
-            if (t == LUA_TNIL) {
-                lua_pop(L, 2);
-                continue;
-            }
-            int value = lua_gettop(L);
-            const char *name = aws_member_wire_name(m, mem);
-            if (is_query && is_map) {
-                if (t != LUA_TTABLE)
-                    aws_raise_serialization(L, "%s: expected a map, got %s", where, luaL_typename(L, value));
-                query_map(L, g, m, shape, value, seen, where);
-            } else if (is_query) {
-                query_member(L, g, m, mem, where);
-                lua_pushboolean(L, 1);
-                lua_setfield(L, seen, name);
-            } else if (is_header) {
-                strbuf *out = &g->sb[0];
-                sb_reset(out);
-                if (type && strcmp(type, "list") == 0) {
-                    if (t != LUA_TTABLE)
-                        aws_raise_serialization(L, "%s: expected a list, got %s", where, luaL_typename(L, value));
-                    header_list(L, g, m, shape, value, out, where);
-                } else {
-                    scalar_text(L, g, m, mem, value, LOC_HEADER, out, where);
-                }
-                if (out->failed)
-                    aws_raise_oom(L, "build_request");
-                set_header(L, headers, name, out);
-            } else {
-                if (t != LUA_TTABLE)
-                    aws_raise_serialization(L, "%s: expected a map, got %s", where, luaL_typename(L, value));
-                const cJSON *vref = cJSON_GetObjectItemCaseSensitive(shape, "value");
-                lua_pushnil(L);
-                while (lua_next(L, value)) {
-                    if (lua_type(L, -2) != LUA_TSTRING)
-                        aws_raise_serialization(L, "%s: map keys must be strings", where);
-                    lua_pushfstring(L, "%s.%s", where, lua_tostring(L, -2));
-                    strbuf *out = &g->sb[0];
-                    sb_reset(out);
-                    scalar_text(L, g, m, vref, lua_gettop(L) - 1, LOC_HEADER, out, lua_tostring(L, -1));
-                    if (out->failed)
-                        aws_raise_oom(L, "build_request");
-                    lua_pushfstring(L, "%s%s", name, lua_tostring(L, -3));
-                    lua_pushlstring(L, out->data ? out->data : "", out->len);
-                    lua_settable(L, headers);
-                    lua_pop(L, 2);
-                }
-            }
-            lua_settop(L, value - 2);
+    param_path where = {mb->name, NULL, 0};
+    strbuf *out = &g->sb[0];
+    lua_pushnil(L);
+    while (lua_next(L, value)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            raise_at(L, &where, "map keys must be strings");
+        where.key = lua_tostring(L, -2);
+        sb_reset(out);
+        scalar_text(L, g, &mb->item, lua_gettop(L), LOC_HEADER, out, &where);
+        if (out->failed)
+            aws_raise_oom(L, "build_request");
+        lua_pushfstring(L, "%s%s", mb->wire, where.key);
+        lua_pushlstring(L, out->data ? out->data : "", out->len);
+        lua_settable(L, headers);
+        lua_pop(L, 1);
+    }
+}
+
+/* Marks in `present` the members whose names are keys of params. An S3 request sets a handful
+ * of its dozens of header and query members: walking params and asking the binding's name index
+ * costs less than one lua_getfield per member. */
+static void mark_present(lua_State *L, const aws_rest_input *b, int params, unsigned char *present)
+{
+    memset(present, 0, b->nmembers);
+    lua_pushnil(L);
+    while (lua_next(L, params)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            continue;
+        size_t len;
+        const char *key = lua_tolstring(L, -1, &len);
+        /* a model may repeat a name: every member of that name is marked */
+        for (size_t slot = aws_rest_name_hash(key, len) & b->by_name_mask; b->by_name[slot];
+             slot = (slot + 1) & b->by_name_mask) {
+            const aws_rest_member *mb = &b->members[b->by_name[slot] - 1];
+            if (mb->name_len == len && memcmp(mb->name, key, len) == 0)
+                present[b->by_name[slot] - 1] = 1;
         }
     }
-    lua_pop(L, 1);
+}
+
+/* Every header and querystring member, in the binding's order (querystring maps last). */
+static void build_headers_and_query(lua_State *L, aws_guard *g, const aws_rest_input *b, int params, int opts,
+                                    int headers)
+{
+    int seen = 0; /* query names already set, needed only to let them win over a map's keys */
+    if (b->has_query_map) {
+        lua_newtable(L);
+        seen = lua_gettop(L);
+    }
+    /* Only a table without a metatable has no fields beyond its keys; and with no token to make,
+     * no caller's callback runs between the walk and the last read to add one. */
+    unsigned char present[256];
+    int scan = b->nmembers <= sizeof present && !b->has_token;
+    if (scan && lua_getmetatable(L, params)) {
+        lua_pop(L, 1);
+        scan = 0;
+    }
+    if (scan)
+        mark_present(L, b, params, present);
+    for (size_t i = 0; i < b->nmembers; i++) {
+        const aws_rest_member *mb = &b->members[i];
+        if (scan && !present[i])
+            continue;
+        int t = push_member_value(L, mb, params, opts);
+        if (t == LUA_TNIL) {
+            lua_pop(L, 1);
+            continue;
+        }
+        int value = lua_gettop(L);
+        param_path where = {mb->name, NULL, 0};
+        if (mb->loc == AWS_LOC_QUERY && mb->query_map) {
+            if (t != LUA_TTABLE)
+                raise_at(L, &where, "expected a map, got %s", luaL_typename(L, value));
+            query_map(L, g, mb, value, seen);
+        } else if (mb->loc == AWS_LOC_QUERY) {
+            query_member(L, g, mb, value);
+            if (seen) {
+                lua_pushboolean(L, 1);
+                lua_setfield(L, seen, mb->wire);
+            }
+        } else if (mb->loc == AWS_LOC_HEADER) {
+            strbuf *out = &g->sb[0];
+            sb_reset(out);
+            if (mb->value.kind == AWS_T_LIST) {
+                if (t != LUA_TTABLE)
+                    raise_at(L, &where, "expected a list, got %s", luaL_typename(L, value));
+                header_list(L, g, mb, value, out);
+            } else {
+                scalar_text(L, g, &mb->value, value, LOC_HEADER, out, &where);
+            }
+            if (out->failed)
+                aws_raise_oom(L, "build_request");
+            set_header(L, headers, mb->wire, out);
+        } else {
+            if (t != LUA_TTABLE)
+                raise_at(L, &where, "expected a map, got %s", luaL_typename(L, value));
+            prefix_headers(L, g, mb, value, headers);
+        }
+        lua_settop(L, value - 1);
+    }
+    if (seen)
+        lua_pop(L, 1);
 }
 
 const cJSON *aws_rest_build_head(lua_State *L, const aws_model *m, const cJSON *op, int params, int opts, int req)
 {
-    const cJSON *input = aws_model_resolve(m, aws_operation_input(op));
+    const aws_rest_input *b = aws_rest_input_binding(L, m, op);
     aws_guard *g = aws_guard_push(L);
-    build_path(L, g, m, op, input, params, opts);
+    build_path(L, g, b, params, opts);
     /* build_path leaves the constant query in sb[1]; sb[0] (the path) is used for headers next */
     lua_pushlstring(L, g->sb[0].data ? g->sb[0].data : "/", g->sb[0].len ? g->sb[0].len : 1);
     if (g->sb[0].failed || g->sb[1].failed)
@@ -392,8 +414,8 @@ const cJSON *aws_rest_build_head(lua_State *L, const aws_model *m, const cJSON *
     lua_setfield(L, req, "path");
     lua_getfield(L, req, "headers");
     int headers = lua_gettop(L);
-    if (input)
-        build_headers_and_query(L, g, m, input, params, opts, headers);
+    if (b->shape)
+        build_headers_and_query(L, g, b, params, opts, headers);
     lua_pop(L, 1);
     if (g->sb[1].failed)
         aws_raise_oom(L, "build_request");
@@ -402,7 +424,7 @@ const cJSON *aws_rest_build_head(lua_State *L, const aws_model *m, const cJSON *
     aws_guard_release(g);
     lua_pop(L, 1);
     aws_fill_host_prefix(L, m, op, params, req);
-    return input;
+    return b->shape;
 }
 
 /* ---------------------------------------------------------------- parsing */
@@ -413,14 +435,12 @@ int aws_rest_output_bound(const aws_model *m, const cJSON *member)
     return loc && (strcmp(loc, "header") == 0 || strcmp(loc, "headers") == 0 || strcmp(loc, "statusCode") == 0);
 }
 
-/* Pushes the value of header text s converted to the member's type (nil when unreadable). */
-static void push_header_scalar(lua_State *L, aws_guard *g, const aws_model *m, const cJSON *member, const char *s,
-                               size_t len)
+/* Pushes the value of header text s converted to the scalar's type (nil when unreadable). */
+static void push_header_scalar(lua_State *L, aws_guard *g, const aws_rest_scalar *sc, const char *s, size_t len)
 {
-    const cJSON *shape = aws_model_resolve(m, member);
-    const char *type = aws_shape_type(shape);
-    if (!type || strcmp(type, "string") == 0) {
-        if (type && aws_model_trait_bool(m, member, "jsonvalue")) {
+    switch (sc->kind) {
+    case AWS_T_STRING:
+        if (sc->jsonvalue) {
             strbuf *tmp = &g->sb[2];
             sb_reset(tmp);
             if (aws_base64_decode(tmp, s, len) && !tmp->failed) {
@@ -429,15 +449,17 @@ static void push_header_scalar(lua_State *L, aws_guard *g, const aws_model *m, c
             }
         }
         lua_pushlstring(L, s, len);
-    } else if (strcmp(type, "integer") == 0 || strcmp(type, "long") == 0 || strcmp(type, "short") == 0 ||
-               strcmp(type, "byte") == 0) {
+        return;
+    case AWS_T_INTEGER: {
         char *end;
         long long v = strtoll(s, &end, 10);
         if (end == s)
             lua_pushnil(L);
         else
             lua_pushinteger(L, (lua_Integer)v);
-    } else if (strcmp(type, "float") == 0 || strcmp(type, "double") == 0) {
+        return;
+    }
+    case AWS_T_FLOAT: {
         double d;
         char *end;
         if (aws_special_double(s, &d))
@@ -446,9 +468,12 @@ static void push_header_scalar(lua_State *L, aws_guard *g, const aws_model *m, c
             lua_pushnumber(L, d);
         else
             lua_pushnil(L);
-    } else if (strcmp(type, "boolean") == 0) {
+        return;
+    }
+    case AWS_T_BOOLEAN:
         lua_pushboolean(L, len == 4 && strncmp(s, "true", 4) == 0);
-    } else if (strcmp(type, "timestamp") == 0) {
+        return;
+    case AWS_T_TIMESTAMP: {
         double t;
         if (aws_time_parse(s, len, &t))
             lua_pushnumber(L, t);
@@ -458,14 +483,19 @@ static void push_header_scalar(lua_State *L, aws_guard *g, const aws_model *m, c
             lua_pop(L, 1);
             lua_pushinteger(L, (lua_Integer)t);
         }
-    } else if (strcmp(type, "blob") == 0) {
+        return;
+    }
+    case AWS_T_BLOB: {
         strbuf *tmp = &g->sb[2];
         sb_reset(tmp);
         if (aws_base64_decode(tmp, s, len) && !tmp->failed)
             lua_pushlstring(L, tmp->data ? tmp->data : "", tmp->len);
         else
             lua_pushlstring(L, s, len);
-    } else {
+        return;
+    }
+    default:
+        /* a missing shape or one no header can hold: the text as it came */
         lua_pushlstring(L, s, len);
     }
 }
@@ -473,12 +503,9 @@ static void push_header_scalar(lua_State *L, aws_guard *g, const aws_model *m, c
 /* Splits a list header on commas outside double quotes; quoted items lose their quotes and
  * backslash escapes. HTTP dates hold a comma themselves: an item that is only a weekday name
  * is joined with the next. */
-static void push_header_list(lua_State *L, aws_guard *g, const aws_model *m, const cJSON *shape, const char *s,
-                             size_t len)
+static void push_header_list(lua_State *L, aws_guard *g, const aws_rest_scalar *item, const char *s, size_t len)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(shape, "member");
-    const char *itype = aws_shape_type(aws_model_resolve(m, item));
-    int is_time = itype && strcmp(itype, "timestamp") == 0;
+    int is_time = item->kind == AWS_T_TIMESTAMP;
     strbuf *word = &g->sb[1];
     lua_newtable(L);
     lua_Integer n = 0;
@@ -516,7 +543,7 @@ static void push_header_list(lua_State *L, aws_guard *g, const aws_model *m, con
         if (word->failed)
             aws_raise_oom(L, "parse_response");
         if (word->len > 0 || i < len || n > 0) {
-            push_header_scalar(L, g, m, item, word->data ? word->data : "", word->len);
+            push_header_scalar(L, g, item, word->data ? word->data : "", word->len);
             lua_rawseti(L, -2, ++n);
         }
         i++; /* past the comma (or the end) */
@@ -539,50 +566,38 @@ static int has_prefix_ci(const char *s, const char *prefix)
 
 void aws_rest_parse_head(lua_State *L, const aws_model *m, const cJSON *output_shape, int response, int data)
 {
-    const cJSON *members = cJSON_GetObjectItemCaseSensitive(output_shape, "members");
-    if (!members)
+    const aws_rest_output *b = aws_rest_output_binding(L, m, output_shape);
+    if (!b->nmembers)
         return;
-    aws_guard *g = aws_guard_push(L);
+    /* most outputs read only plain headers: no C buffers, so no guard to make */
+    aws_guard *g = b->needs_scratch ? aws_guard_push(L) : NULL;
     lua_getfield(L, response, "headers");
     int headers = lua_gettop(L);
     int have_headers = lua_istable(L, headers);
-    for (const cJSON *mem = members->child; mem; mem = mem->next) {
-        const char *loc = aws_model_trait_string(m, mem, "location");
-        if (!loc || !mem->string)
-            continue;
-        if (strcmp(loc, "statusCode") == 0) {
+    for (size_t i = 0; i < b->nmembers; i++) {
+        const aws_rest_member *mb = &b->members[i];
+        if (mb->loc == AWS_LOC_STATUS) {
             lua_getfield(L, response, "statusCode");
             if (lua_isnumber(L, -1)) {
                 lua_pushinteger(L, (lua_Integer)lua_tonumber(L, -1));
-                lua_setfield(L, data, mem->string);
+                lua_setfield(L, data, mb->name);
             }
             lua_pop(L, 1);
-        } else if (strcmp(loc, "header") == 0 && have_headers) {
-            /* response headers arrive lower-cased */
-            const char *name = aws_member_wire_name(m, mem);
-            strbuf *lower = &g->sb[0];
-            sb_reset(lower);
-            for (const char *c = name; *c; c++)
-                sb_putc(lower, (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c));
-            if (lower->failed)
-                aws_raise_oom(L, "parse_response");
-            if (lua_getfield(L, headers, lower->data ? lower->data : "") == LUA_TSTRING) {
+        } else if (mb->loc == AWS_LOC_HEADER && have_headers) {
+            /* mb->wire is already lower-cased, as response headers arrive */
+            if (lua_getfield(L, headers, mb->wire) == LUA_TSTRING) {
                 size_t len;
                 const char *s = lua_tolstring(L, -1, &len);
-                const cJSON *shape = aws_model_resolve(m, mem);
-                const char *type = aws_shape_type(shape);
-                if (type && strcmp(type, "list") == 0)
-                    push_header_list(L, g, m, shape, s, len);
+                if (mb->value.kind == AWS_T_LIST)
+                    push_header_list(L, g, &mb->item, s, len);
                 else
-                    push_header_scalar(L, g, m, mem, s, len);
-                lua_setfield(L, data, mem->string);
+                    push_header_scalar(L, g, &mb->value, s, len);
+                lua_setfield(L, data, mb->name);
             }
             lua_pop(L, 1);
-        } else if (strcmp(loc, "headers") == 0 && have_headers) {
-            const char *prefix = aws_model_trait_string(m, mem, "locationName");
-            size_t plen = prefix ? strlen(prefix) : 0;
-            const cJSON *shape = aws_model_resolve(m, mem);
-            const cJSON *vref = cJSON_GetObjectItemCaseSensitive(shape, "value");
+        } else if (mb->loc == AWS_LOC_HEADERS && have_headers) {
+            const char *prefix = mb->wire;
+            size_t plen = mb->wire_len;
             lua_newtable(L);
             lua_pushnil(L);
             while (lua_next(L, headers)) {
@@ -592,16 +607,18 @@ void aws_rest_parse_head(lua_State *L, const aws_model *m, const cJSON *output_s
                         size_t len;
                         const char *s = lua_tolstring(L, -1, &len);
                         lua_pushstring(L, hname + plen);
-                        push_header_scalar(L, g, m, vref, s, len);
+                        push_header_scalar(L, g, &mb->item, s, len);
                         lua_settable(L, -5);
                     }
                 }
                 lua_pop(L, 1);
             }
-            lua_setfield(L, data, mem->string);
+            lua_setfield(L, data, mb->name);
         }
     }
     lua_pop(L, 1);
-    aws_guard_release(g);
-    lua_pop(L, 1);
+    if (g) {
+        aws_guard_release(g);
+        lua_pop(L, 1);
+    }
 }

@@ -118,6 +118,12 @@ describe("DynamoDB", function()
       AttributeDefinitions = {{AttributeName = "pk", AttributeType = "S"}, {AttributeName = "sk", AttributeType = "N"}},
       ProvisionedThroughput = {ReadCapacityUnits = 5, WriteCapacityUnits = 5},
     }):promise():await()
+    -- a new table is CREATING at first: wait until it is ACTIVE, as a tableExists waiter does
+    for _ = 1, 200 do
+      local d = dynamodb:describeTable({TableName = TABLE}):promise():await()
+      if d.Table.TableStatus == "ACTIVE" then break end
+      AWS.util.delay(25):await()
+    end
   end)
 
   it("puts, gets, updates and deletes an item", function()

@@ -17,6 +17,10 @@ AWS.async(function()
     AttributeDefinitions = {{AttributeName = "id", AttributeType = "S"}},
     ProvisionedThroughput = {ReadCapacityUnits = 5, WriteCapacityUnits = 5},
   }):promise(), "ResourceInUseException"):await()
+  for _ = 1, 200 do -- a new table is CREATING at first
+    if dynamodb:describeTable({TableName = "example-table"}):promise():await().Table.TableStatus == "ACTIVE" then break end
+    AWS.util.delay(25):await()
+  end
   local names = {"first", "second", "third"}
   local puts = {}
   for i, name in ipairs(names) do
