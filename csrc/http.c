@@ -445,15 +445,20 @@ static int start_transfer(lua_State *L, http_engine *h, transfer *t, int tidx)
 
     CURL *e = t->easy;
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, http_opt_ms(L, opts, "timeout"));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, http_opt_ms(L, opts, "connectTimeout"));
-    const char *ca = http_opt_string(L, opts, "caFile", &n);
+    /* Transport settings come from opts.httpOptions when given (a client passes its shared
+     * table instead of copying five fields per request), else from opts itself. */
+    int transport = opts;
+    if (lua_getfield(L, opts, "httpOptions") == LUA_TTABLE)
+        transport = lua_gettop(L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, http_opt_ms(L, transport, "timeout"));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, http_opt_ms(L, transport, "connectTimeout"));
+    const char *ca = http_opt_string(L, transport, "caFile", &n);
     if (ca)
         curl_easy_setopt(e, CURLOPT_CAINFO, ca);
-    const char *proxy = http_opt_string(L, opts, "proxy", &n);
+    const char *proxy = http_opt_string(L, transport, "proxy", &n);
     if (proxy)
         curl_easy_setopt(e, CURLOPT_PROXY, proxy);
-    if (http_opt_bool(L, opts, "http2", 0)) {
+    if (http_opt_bool(L, transport, "http2", 0)) {
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
         curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     } else {

@@ -503,6 +503,13 @@ static int l_alive(lua_State *L)
     return 1;
 }
 
+/* now() -> milliseconds on the monotonic clock (for durations, not dates). */
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)aws_now_us() / 1000.0);
+    return 1;
+}
+
 static int l_in_step(lua_State *L)
 {
     lua_pushboolean(L, upvalue_loop(L)->in_step > 0);
@@ -728,7 +735,7 @@ void aws_open_loop(lua_State *L)
         {"step", l_step},       {"run", l_run},         {"fd", l_fd},
         {"timeout", l_timeout}, {"alive", l_alive},     {"in_step", l_in_step},
         {"wait", l_wait},       {"delay", l_delay},     {"set_config", l_set_config},
-        {"timer", l_timer},
+        {"timer", l_timer},     {"now", l_now},
         {NULL, NULL},
     };
     /* stack: module, loop */

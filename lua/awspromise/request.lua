@@ -64,7 +64,7 @@ end
 local function log(self, status)
   local logger = self.service.config.logger
   if not logger then return end
-  local elapsed = os.clock() - (self.startClock or os.clock())
+  local elapsed = (core.now() - (self.startClock or core.now())) / 1000
   local line = string.format("[AWS %s %s %.3fs %d retries] %s", self.service.serviceIdentifier or "?",
     tostring(status or "-"), elapsed, self.retryCount, self.operation)
   local ok, err
@@ -167,7 +167,7 @@ attempt = function(self)
     local http = self.httpRequest
     http.sign = credentials and service:signingOptions(credentials) or nil
     local fine, err = emit(self, "sign", self)
-    if fine then fine, err = emit(self, "send", response_of(self, nil)) end
+    if fine and self.listeners and self.listeners.send then fine, err = emit(self, "send", response_of(self, nil)) end
     if not fine then return finish(self, false, err, nil) end
     self.state = "sending"
     local listeners = self.listeners
@@ -206,8 +206,8 @@ local function start(self)
     settle(self.outcome, false, make_error("RequestAbortedError", "Request aborted by user", {retryable = false}))
     return
   end
-  self.startClock = os.clock()
   local service = self.service
+  if service.config.logger then self.startClock = core.now() end
   local fine, err = emit(self, "validate", self)
   if fine then
     local ok, http = pcall(service.buildHttpRequest, service, self.operation, self.params)

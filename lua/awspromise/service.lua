@@ -273,7 +273,6 @@ function Service:buildHttpRequest(operation, params)
   if req.hostPrefix and config.hostPrefixEnabled ~= false then host = req.hostPrefix .. host end
   local url = scheme .. host .. base_path .. path
   if req.query ~= "" then url = url .. "?" .. req.query end
-  local http_options = config.httpOptions
   local hostnames = ep.hostnames
   local hostname = hostnames[host]
   if not hostname then
@@ -286,11 +285,7 @@ function Service:buildHttpRequest(operation, params)
     headers = req.headers,
     body = req.body,
     hostname = hostname,
-    timeout = http_options.timeout,
-    connectTimeout = http_options.connectTimeout,
-    caFile = http_options.caFile,
-    proxy = http_options.proxy,
-    http2 = http_options.http2,
+    httpOptions = config.httpOptions,
     authtype = operation_info(self, operation).authtype,
   }
 end
