@@ -182,6 +182,18 @@ describe("transport errors", function()
     assert.is_true(err.retryable)
   end)
 
+  it("connectTimeout bounds the connection phase", function()
+    local port = client("/_stallport"):call():promise():await().count
+    local c = client("", {endpoint = "http://127.0.0.1:" .. port, maxRetries = 0,
+      httpOptions = {connectTimeout = 250, timeout = 0}})
+    local started = os.time()
+    local state, err = support.settle(c:call():promise())
+    assert.equal("rejected", state)
+    assert.equal("TimeoutError", err.code)
+    assert.matches("onnect", err.message)
+    assert.is_true(os.time() - started <= 3)
+  end)
+
   it("timeouts are retried, each attempt with its own timeout", function()
     local before = count("never")
     local c = client("/never", {maxRetries = 2, httpOptions = {timeout = 150}})

@@ -20,6 +20,7 @@ Paths (a trailing slash is ignored; the JSON protocol posts to the endpoint's pa
   /_count/<key>                200 {"count": n}: requests seen for key (_connections: connections
                                accepted)
   /_concurrency                200 {"count": n}: the most /delay requests in flight at once
+  /_stallport                  200 {"count": port}: a port whose listener never completes a connection
 Prints "PORT <n>" first; exits when its parent dies or on SIGTERM."""
 import json
 import os
@@ -181,6 +182,8 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "verify":
             status, payload = verify(self, body, "/".join(parts[1:]))
             return self.reply(status, payload)
+        if kind == "_stallport":
+            return self.reply(200, {"count": STALL_PORT})
         if kind == "_concurrency":
             with lock:
                 return self.reply(200, {"count": inflight["max"]})
@@ -199,7 +202,31 @@ def watch_parent(parent):
         time.sleep(0.5)
 
 
+STALL_PORT = 0
+_stall_keep = []
+
+
+def open_stalled_listener():
+    """A listener whose accept queue is full: further connection attempts get no answer at all,
+    which is how a connect timeout is provoked without leaving the loopback interface."""
+    global STALL_PORT
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    STALL_PORT = listener.getsockname()[1]
+    _stall_keep.append(listener)
+    for _ in range(3):
+        filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        filler.setblocking(False)
+        try:
+            filler.connect(("127.0.0.1", STALL_PORT))
+        except BlockingIOError:
+            pass
+        _stall_keep.append(filler)
+
+
 def main():
+    open_stalled_listener()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     print("PORT %d" % server.server_address[1], flush=True)
