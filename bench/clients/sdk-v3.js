@@ -10,35 +10,10 @@
 // other clients' (Host, x-amz-content-sha256, X-Amz-Date, Authorization; no x-amz-checksum-*).
 // Prints one line: RESULT n= errors= cpu_ms= wall_ms= rss_kb= [bytes=]
 'use strict';
-const fs = require('fs');
+const harness = require('./harness');
 
-const [workload, nArg, portArg, inflightArg] = process.argv.slice(2);
-const N = Number(nArg);
-const port = Number(portArg);
-const inflight = Number(inflightArg || 64);
-if (!workload || !N || !port) throw new Error('usage: sdk-v3.js <workload> <N> <port> [inflight]');
-
-const endpoint = `http://127.0.0.1:${port}`;
-const credentials = { accessKeyId: 'AKID', secretAccessKey: 'SECRET' };
-
-function vmhwmKb() {
-  const m = /VmHWM:\s*(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  return Number(m[1]);
-}
-
-function cpuMs(since) {
-  const u = process.cpuUsage(since);
-  return (u.user + u.system) / 1e3;
-}
-
-function result(fields) {
-  fields.rss_kb = vmhwmKb();
-  const out = ['RESULT'];
-  for (const k of ['n', 'errors', 'cpu_ms', 'wall_ms', 'rss_kb', 'bytes']) {
-    if (fields[k] !== undefined) out.push(`${k}=${Number.isInteger(fields[k]) ? fields[k] : fields[k].toFixed(3)}`);
-  }
-  console.log(out.join(' '));
-}
+const opts = harness.args('sdk-v3.js');
+const { workload, inflight, endpoint, credentials } = opts;
 
 function makeClient() {
   const { S3Client } = require('@aws-sdk/client-s3');
@@ -57,27 +32,13 @@ function makeClient() {
   });
 }
 
-if (workload === 'cold') {
-  const w0 = process.hrtime.bigint();
-  const c0 = process.cpuUsage();
-  const client = makeClient();
-  const cpu = cpuMs(c0);
-  const wall = Number(process.hrtime.bigint() - w0) / 1e6;
-  if (!client) throw new Error('no client');
-  result({ n: 1, errors: 0, cpu_ms: cpu, wall_ms: wall });
-  process.exit(0);
-}
+if (workload === 'cold') harness.cold(makeClient);
 
 const { PutObjectCommand, GetObjectCommand } = require('@aws-sdk/client-s3');
 const s3 = makeClient();
 
 const body = Buffer.alloc(1024, 'x');
-let bytes = 0;
-let errors = 0;
-function failed(err) {
-  errors++;
-  if (errors <= 3) console.error('sdk-v3 client:', err && err.message ? err.message : err);
-}
+const stats = harness.stats('sdk-v3 client');
 
 let make;
 switch (workload) {
@@ -87,54 +48,10 @@ switch (workload) {
   case 'get-window':
     make = () => s3.send(new GetObjectCommand({ Bucket: 'bench', Key: 'big' }))
       .then((data) => data.Body.transformToByteArray())
-      .then((array) => { bytes += array.length; });
+      .then((array) => { stats.bytes += array.length; });
     break;
   default:
     throw new Error(`unknown workload ${workload}`);
 }
 
-async function batches() {
-  let done = 0;
-  for (let base = 0; base < N; base += inflight) {
-    const k = Math.min(inflight, N - base);
-    const list = new Array(k);
-    for (let j = 0; j < k; j++) list[j] = make(base + j + 1);
-    try { await Promise.all(list); } catch (err) { failed(err); }
-    done += k;
-  }
-  return done;
-}
-
-function windowed() {
-  return new Promise((resolve) => {
-    let started = 0;
-    let done = 0;
-    const settled = () => {
-      done++;
-      if (started < N) launch();
-      else if (done === N) resolve(done);
-    };
-    const rejected = (err) => { failed(err); settled(); };
-    const launch = () => { started++; make(started).then(settled, rejected); };
-    for (let k = 0; k < Math.min(inflight, N); k++) launch();
-  });
-}
-
-async function allAtOnce() {
-  const list = new Array(N);
-  for (let i = 0; i < N; i++) list[i] = make(i + 1);
-  try { await Promise.all(list); } catch (err) { failed(err); }
-  return N;
-}
-
-(async () => {
-  try { await make(0); } catch (err) { failed(err); process.exit(3); }
-  const run = workload === 'put-all' ? batches : workload === 'inflight' ? allAtOnce : windowed;
-  const w0 = process.hrtime.bigint();
-  const c0 = process.cpuUsage();
-  const done = await run();
-  const cpu = cpuMs(c0);
-  const wall = Number(process.hrtime.bigint() - w0) / 1e6;
-  result({ n: done, errors, cpu_ms: cpu, wall_ms: wall, bytes: bytes || undefined });
-  process.exit(0);
-})();
+harness.drive(opts, make, stats);
