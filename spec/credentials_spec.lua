@@ -5,28 +5,14 @@
 local AWS = require "awspromise"
 local credentials = require "awspromise.credentials"
 local servers = require "support.servers"
+local support = require "support.loop"
 
 local SOURCE_ID, SOURCE_SECRET = "AKIDSOURCE", "source-secret-key-0123456789"
 
 local srv
-local tmpdirs = {}
+local tmpdir = support.tmpdir
 
-local function tmpdir()
-  local p = io.popen("mktemp -d")
-  local dir = p:read("l")
-  p:close()
-  tmpdirs[#tmpdirs + 1] = dir
-  return dir
-end
-
-local function write(path, text, mode)
-  os.execute("mkdir -p '" .. path:match("^(.*)/") .. "'")
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-  if mode then os.execute("chmod " .. mode .. " '" .. path .. "'") end
-  return path
-end
+local write = support.write
 
 local function settle(p)
   local state, value
@@ -59,7 +45,7 @@ end)
 
 teardown(function()
   if srv then srv.stop() end
-  for _, d in ipairs(tmpdirs) do os.execute("rm -rf '" .. d .. "'") end
+  support.remove_tmpdirs()
 end)
 
 before_each(function()

@@ -20,7 +20,7 @@ local function exists(path)
   return f ~= nil
 end
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shell_quote = require("support.loop").quote
 
 describe("models", function()
   describe("metadata.json", function()

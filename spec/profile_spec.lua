@@ -1,26 +1,13 @@
 -- Shared config/credentials files and region resolution (awspromise.profile).
+local support = require "support.loop"
 local profile = require "awspromise.profile"
 
-local tmpdirs = {}
+local tmpdir = support.tmpdir
 
-local function tmpdir()
-  local p = io.popen("mktemp -d")
-  local dir = p:read("l")
-  p:close()
-  tmpdirs[#tmpdirs + 1] = dir
-  return dir
-end
-
-local function write(path, text)
-  os.execute("mkdir -p '" .. path:match("^(.*)/") .. "'")
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-  return path
-end
+local write = support.write
 
 teardown(function()
-  for _, d in ipairs(tmpdirs) do os.execute("rm -rf '" .. d .. "'") end
+  support.remove_tmpdirs()
 end)
 
 describe("profile.parse", function()

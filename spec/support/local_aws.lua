@@ -17,28 +17,16 @@
 -- When a spec fails after the services started, the tail of their logs is printed on stderr at the end
 -- of the run and the state directory is kept. AWSPROMISE_LOCAL_AWS=<statedir> uses services already
 -- started with `tools/local-aws start <statedir>` (and leaves them running), for quick reruns.
+local support = require "support.loop"
+
 local M = {}
 
 -- busted restores package.loaded (and _G) after every spec file; the registry keeps the one instance.
 local SLOT = "awspromise.spec.support.local_aws"
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local quote = support.quote
 
-local function repo_root()
-  local src = debug.getinfo(1, "S").source:gsub("^@", "")
-  local dir = src:match("^(.*)/spec/support/[^/]+$")
-  if not dir and src:match("^spec/support/") then dir = "." end
-  if not dir or dir == "" then dir = "/" end
-  if not dir:match("^/") then
-    local p = io.popen("pwd")
-    local cwd = p and p:read("l") or "."
-    if p then p:close() end
-    dir = dir == "." and cwd or cwd .. "/" .. dir
-  end
-  return dir
-end
+local repo_root = support.repo_root
 
 local function own_pid()
   local f = io.open("/proc/self/stat", "r")

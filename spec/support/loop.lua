@@ -11,11 +11,48 @@ function support.settle(p)
   return state, value
 end
 
+-- The repository's absolute path (specs may run from any directory).
 function support.repo_root()
   local src = debug.getinfo(1, "S").source:gsub("^@", "")
   local dir = src:match("^(.*)/spec/support/[^/]+$")
-  if not dir or dir == "" then return "." end
+  if not dir and src:match("^spec/support/") then dir = "." end
+  if not dir or dir == "" then dir = "." end
+  if dir:sub(1, 1) ~= "/" then
+    local pwd = os.getenv("PWD") or "."
+    dir = dir == "." and pwd or (pwd .. "/" .. dir)
+  end
   return dir
+end
+
+-- A word for sh: single-quoted, with inner quotes escaped.
+function support.quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- Temporary directories, removed together by support.remove_tmpdirs().
+local tmpdirs = {}
+
+function support.tmpdir()
+  local p = io.popen("mktemp -d")
+  local dir = p:read("l")
+  p:close()
+  tmpdirs[#tmpdirs + 1] = dir
+  return dir
+end
+
+function support.remove_tmpdirs()
+  for _, d in ipairs(tmpdirs) do os.execute("rm -rf " .. support.quote(d)) end
+  tmpdirs = {}
+end
+
+-- Writes a file (making its directory), optionally chmod-ing it; returns the path.
+function support.write(path, text, mode)
+  os.execute("mkdir -p " .. support.quote(path:match("^(.*)/")))
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+  if mode then os.execute("chmod " .. mode .. " " .. support.quote(path)) end
+  return path
 end
 
 function support.shared_dir()

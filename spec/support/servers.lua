@@ -10,20 +10,15 @@
 -- A fixture must print "PORT <n>" as its first stdout line (then may print "PID <pid>"), write
 -- nothing else on stdout, and exit when its parent process dies. It is started with `exec`, so
 -- that its parent is this Lua process: when busted exits, the fixture notices and goes away.
+local support = require "support.loop"
+
 local servers = {}
 
 local PYTHON = "/usr/bin/python3"
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local quote = support.quote
 
-local function repo_root()
-  local src = debug.getinfo(1, "S").source:gsub("^@", "")
-  local dir = src:match("^(.*)/spec/support/[^/]+$")
-  if not dir or dir == "" then return "." end
-  return dir
-end
+local repo_root = support.repo_root
 
 local running = {}
 
