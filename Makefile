@@ -9,14 +9,15 @@ PKGS        = libcurl libcjson openssl expat
 
 CC      ?= cc
 OPT     ?= -O2
-CFLAGS_BASE = -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror -D_GNU_SOURCE -I$(LUA_INCDIR) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS_BASE = -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror -D_GNU_SOURCE -Icsrc -I$(LUA_INCDIR) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lcjson -lssl -lcrypto -lexpat)
 SANFLAGS =
 
 BUILD   ?= build
-SOURCES = $(wildcard csrc/*.c)
+# One folder per layer (ARCHITECTURE.md); every .c below csrc/ is part of the module.
+SOURCES = $(shell find csrc -name '*.c' | sort)
 OBJECTS = $(SOURCES:csrc/%.c=$(BUILD)/obj/%.o)
-HEADERS = $(wildcard csrc/*.h)
+DEPFILES = $(OBJECTS:.o=.d)
 CORE    = $(BUILD)/awspromise/core.so
 
 # Where `luarocks make` installs (it passes these in).
@@ -30,9 +31,12 @@ export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 
 all: $(CORE)
 
-$(BUILD)/obj/%.o: csrc/%.c $(HEADERS)
+# -MMD: each object's header dependencies, read back below.
+$(BUILD)/obj/%.o: csrc/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(DEPFILES)
 
 $(CORE): $(OBJECTS)
 	@mkdir -p $(dir $@)

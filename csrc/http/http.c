@@ -1,0 +1,746 @@
+/* The HTTP engine: libcurl's multi interface driven by the loop's epoll set and timer heap.
+ *
+ * core.http(opts) starts one attempt and returns (promise, handle). The promise fulfils with
+ * {statusCode, headers, body} for any HTTP status and rejects only on transport failure
+ * (NetworkingError, TimeoutError, UnknownEndpoint, RequestAbortedError): interpreting a status
+ * is the protocol layer's business, retrying is the request layer's. When opts.sign is given the
+ * request is SigV4-signed here, right before it is queued, so that every attempt is signed anew.
+ *
+ * A transfer is a userdata (no finalizer: the loop driver owns every cleanup) anchored in the
+ * registry while curl works on it. Nothing here calls into Lua from inside a libcurl callback:
+ * the callbacks fill C buffers and flags, and the loop's after-I/O hook settles promises once
+ * curl has returned. */
+#include "http/http.h"
+
+#include "http/http_internal.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#define TRANSFER_MT "awspromise.Transfer"
+#define USER_AGENT "awspromise/0.1.0 lua/5.4"
+
+enum { UV_PROMISE = 1, UV_BODY, UV_ON_UPLOAD, UV_ON_DOWNLOAD, UV_OPTS, UV_TRANSFER_COUNT = UV_OPTS };
+
+static const char engine_key = 'H';
+
+/* ---------------------------------------------------------------- libcurl callbacks (no Lua) */
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    transfer *t = ud;
+    size_t len = size * n;
+    return sb_append(&t->body, data, len) ? len : 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+    transfer *t = ud;
+    size_t len = size * n;
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
+        sb_reset(&t->head);
+    return sb_append(&t->head, data, len) ? len : 0;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    transfer *t = ud;
+    t->down_total = dltotal;
+    t->down_now = dlnow;
+    t->up_total = ultotal;
+    t->up_now = ulnow;
+    if (!t->progress_queued && (dlnow != t->down_told || ulnow != t->up_told)) {
+        t->progress_queued = 1;
+        t->progress_next = t->h->progressed;
+        t->h->progressed = t;
+    }
+    return 0;
+}
+
+static void on_io(lua_State *L, aws_loop *lp, int fd, uint32_t events, void *ud)
+{
+    (void)L;
+    (void)lp;
+    http_engine *h = ud;
+    int flags = 0;
+    if (events & EPOLLIN)
+        flags |= CURL_CSELECT_IN;
+    if (events & EPOLLOUT)
+        flags |= CURL_CSELECT_OUT;
+    if (events & (EPOLLERR | EPOLLHUP))
+        flags |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(h->multi, fd, flags, &h->running);
+}
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    (void)socketp;
+    http_engine *h = userp;
+    if (what == CURL_POLL_REMOVE) {
+        aws_io_unwatch(h->lp, fd);
+        return 0;
+    }
+    uint32_t events = 0;
+    if (what & CURL_POLL_IN)
+        events |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        events |= EPOLLOUT;
+    return aws_io_watch(h->lp, fd, events, on_io, h) ? 0 : -1;
+}
+
+static void on_timer_due(lua_State *L, aws_loop *lp, void *ud)
+{
+    (void)L;
+    (void)lp;
+    http_engine *h = ud;
+    h->timer = NULL;
+    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &h->running);
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    http_engine *h = userp;
+    if (h->timer) {
+        aws_timer_cancel(h->lp, h->timer);
+        h->timer = NULL;
+    }
+    if (timeout_ms < 0)
+        return 0;
+    h->timer = aws_timer_start(h->lp, (double)timeout_ms, on_timer_due, h);
+    return h->timer ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- transfers */
+
+static http_engine *engine_of(lua_State *L)
+{
+    return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+static CURL *take_handle(http_engine *h)
+{
+    if (h->npool > 0)
+        return h->pool[--h->npool];
+    return curl_easy_init();
+}
+
+static void return_handle(http_engine *h, CURL *easy)
+{
+    curl_easy_reset(easy);
+    if (h->npool < MAX_POOLED_HANDLES)
+        h->pool[h->npool++] = easy;
+    else
+        curl_easy_cleanup(easy);
+}
+
+static void unlink_active(http_engine *h, transfer *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        h->active = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+}
+
+/* Releases everything C owns; the userdata itself stays for Lua's collector. */
+static void unlink_waiting(http_engine *h, transfer *t);
+static void pump_waiting(lua_State *L, http_engine *h);
+
+static void release(lua_State *L, transfer *t)
+{
+    http_engine *h = t->h;
+    unlink_waiting(h, t);
+    if (t->easy) {
+        curl_multi_remove_handle(h->multi, t->easy);
+        return_handle(h, t->easy);
+        t->easy = NULL;
+    }
+    if (t->in_curl) {
+        t->in_curl = 0;
+        h->in_curl--;
+    }
+    curl_slist_free_all(t->headers);
+    t->headers = NULL;
+    sb_free(&t->body);
+    sb_free(&t->head);
+    if (t->progress_queued) {
+        transfer **link = &h->progressed;
+        while (*link && *link != t)
+            link = &(*link)->progress_next;
+        if (*link)
+            *link = t->progress_next;
+        t->progress_queued = 0;
+    }
+    if (t->active) {
+        t->active = 0;
+        unlink_active(h, t);
+        aws_loop_hold(h->lp, -1);
+        if (L)
+            luaL_unref(L, LUA_REGISTRYINDEX, t->ref);
+        t->ref = LUA_NOREF;
+    }
+}
+
+static void push_transport_error(lua_State *L, const char *code, const char *message, int retryable)
+{
+    aws_push_error(L, code, message);
+    lua_pushboolean(L, retryable);
+    lua_setfield(L, -2, "retryable");
+}
+
+static void push_curl_error(lua_State *L, transfer *t, CURLcode rc)
+{
+    const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        push_transport_error(L, "TimeoutError", detail, 1);
+        break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        push_transport_error(L, "UnknownEndpoint", detail, 1);
+        break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        /* A certificate or URL does not fix itself between attempts. */
+        push_transport_error(L, "NetworkingError", detail, 0);
+        break;
+    case CURLE_WRITE_ERROR:
+    case CURLE_OUT_OF_MEMORY:
+        push_transport_error(L, "NetworkingError", "out of memory while receiving the response", 0);
+        break;
+    default:
+        push_transport_error(L, "NetworkingError", detail, 1);
+        break;
+    }
+    lua_pushinteger(L, (lua_Integer)rc);
+    lua_setfield(L, -2, "curlCode");
+}
+
+/* Response headers as {lower-case name = value}; repeated headers are joined with ", ". */
+static void push_headers(lua_State *L, const strbuf *head)
+{
+    lua_createtable(L, 0, 8);
+    if (!head->data)
+        return;
+    const char *p = head->data, *end = head->data + head->len;
+    const char *eol = memchr(p, '\n', (size_t)(end - p)); /* skip the status line */
+    p = eol ? eol + 1 : end;
+    char name[128];
+    while (p < end) {
+        eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+        const char *colon = memchr(p, ':', (size_t)(line_end - p));
+        if (colon && colon > p && (size_t)(colon - p) < sizeof name) {
+            size_t nlen = (size_t)(colon - p);
+            for (size_t i = 0; i < nlen; i++)
+                name[i] = (char)tolower((unsigned char)p[i]);
+            const char *v = colon + 1, *vend = line_end;
+            while (v < vend && (*v == ' ' || *v == '\t'))
+                v++;
+            while (vend > v && (vend[-1] == '\r' || vend[-1] == ' ' || vend[-1] == '\t'))
+                vend--;
+            lua_pushlstring(L, name, nlen);
+            if (lua_rawget(L, -2) == LUA_TSTRING) {
+                lua_pushliteral(L, ", ");
+                lua_pushlstring(L, v, (size_t)(vend - v));
+                lua_concat(L, 3);
+            } else {
+                lua_pop(L, 1);
+                lua_pushlstring(L, v, (size_t)(vend - v));
+            }
+            lua_pushlstring(L, name, nlen);
+            lua_insert(L, -2);
+            lua_rawset(L, -3);
+        }
+        p = eol ? eol + 1 : end;
+    }
+}
+
+/* Settles a finished transfer's promise. The transfer userdata is at tidx. */
+static void finish(lua_State *L, transfer *t, int tidx, CURLcode rc)
+{
+    lua_getiuservalue(L, tidx, UV_PROMISE);
+    int pidx = lua_gettop(L);
+    if (rc == CURLE_OK) {
+        long status = 0;
+        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        lua_createtable(L, 0, 3);
+        lua_pushinteger(L, status);
+        lua_setfield(L, -2, "statusCode");
+        push_headers(L, &t->head);
+        lua_setfield(L, -2, "headers");
+        lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
+        lua_setfield(L, -2, "body");
+        release(L, t);
+        aws_promise_resolve(L, pidx, -1);
+    } else {
+        push_curl_error(L, t, rc);
+        release(L, t);
+        aws_promise_reject(L, pidx, -1);
+    }
+    lua_settop(L, pidx - 1);
+}
+
+/* Queues fn(loaded, total) as a job when the transfer has a callback in that user value. */
+static void queue_progress(lua_State *L, http_engine *h, int tidx, int uv, curl_off_t now, curl_off_t total)
+{
+    if (lua_getiuservalue(L, tidx, uv) != LUA_TNIL) {
+        lua_pushinteger(L, (lua_Integer)now);
+        lua_pushinteger(L, (lua_Integer)total);
+        aws_jobs_push(L, h->lp, AWS_JOB_CALL, -3, -2, -1);
+        lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+}
+
+static void report_progress(lua_State *L, http_engine *h)
+{
+    while (h->progressed) {
+        transfer *t = h->progressed;
+        h->progressed = t->progress_next;
+        t->progress_queued = 0;
+        if (!t->active)
+            continue;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+        int tidx = lua_gettop(L);
+        if (t->up_now != t->up_told)
+            queue_progress(L, h, tidx, UV_ON_UPLOAD, t->up_now, t->up_total);
+        if (t->down_now != t->down_told)
+            queue_progress(L, h, tidx, UV_ON_DOWNLOAD, t->down_now, t->down_total);
+        lua_settop(L, tidx - 1);
+        t->up_told = t->up_now;
+        t->down_told = t->down_now;
+    }
+}
+
+static void after_io(lua_State *L, aws_loop *lp, void *ud)
+{
+    (void)lp;
+    http_engine *h = ud;
+    if (h->progressed)
+        report_progress(L, h);
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(h->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        transfer *t = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        CURLcode rc = msg->data.result;
+        if (!t || !t->active)
+            continue;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+        finish(L, t, lua_gettop(L), rc);
+        lua_pop(L, 1);
+    }
+    if (h->waiting_head)
+        pump_waiting(L, h);
+}
+
+/* ---------------------------------------------------------------- building a request */
+
+static int configure_easy(transfer *t, const char *url, const char *method, const char *body, size_t body_len,
+                          int has_body)
+{
+    CURL *e = t->easy;
+    int ok = curl_easy_setopt(e, CURLOPT_URL, url) == CURLE_OK;
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
+    /* S3 keys may contain "/../" or "/./": send the path exactly as it was signed. */
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+    if (strcmp(method, "GET") == 0 && !has_body) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else {
+        if (has_body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? body : "");
+        }
+        if (strcmp(method, "POST") != 0)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    }
+    return ok;
+}
+
+/* Builds, signs and hands to libcurl a transfer whose options table is its UV_OPTS. Signing
+ * happens here, when the transfer really starts, so a request that waited in the queue still
+ * carries a fresh date. Returns 1, or 0 with an error message on the stack top. */
+static int start_transfer(lua_State *L, http_engine *h, transfer *t, int tidx)
+{
+    lua_getiuservalue(L, tidx, UV_OPTS);
+    int opts = lua_gettop(L);
+    lua_pushnil(L);
+    int keepalive = lua_gettop(L);
+    size_t url_len, body_len = 0, mlen, n;
+    const char *url = http_opt_string(L, opts, "url", &url_len);
+    const char *method = http_opt_string(L, opts, "method", &mlen);
+    if (!method)
+        method = "GET";
+    const char *body = http_opt_string(L, opts, "body", &body_len);
+    url_parts u;
+    http_split_url(url, url_len, &u); /* checked by l_http */
+
+    header_list hl = {.items = hl.inline_items, .n = 0, .cap = INLINE_HEADERS};
+    const char *err = NULL;
+    if (!http_header_push(&hl, "Host", 4, u.host, u.host_len))
+        err = "http: out of memory";
+    if (!err)
+        err = http_collect_headers(L, opts, keepalive, &hl);
+    if (err) {
+        /* the message may sit in a stack slot above: copy it before dropping the slots */
+        lua_pushstring(L, err);
+        lua_replace(L, opts);
+        lua_settop(L, opts);
+        if (hl.items != hl.inline_items)
+            free(hl.items);
+        return 0;
+    }
+    lua_settop(L, keepalive);
+    t->easy = take_handle(h);
+    if (!t->easy)
+        err = "http: cannot create a curl handle";
+    for (size_t i = 0; !err && i < hl.n; i++)
+        if (!http_add_header_line(t, &h->scratch, hl.items[i].name, hl.items[i].name_len, hl.items[i].value,
+                                  hl.items[i].value_len))
+            err = "http: out of memory";
+    if (!err && !http_has_header(&hl, "Content-Type") && !http_suppress_header(t, "Content-Type:"))
+        err = "http: out of memory";
+    if (!err && !http_suppress_header(t, "Expect:"))
+        err = "http: out of memory";
+    if (!err && lua_getfield(L, opts, "sign") == LUA_TTABLE)
+        err = http_sign_request(L, h, t, method, &u, &hl, body, body_len);
+    lua_settop(L, keepalive);
+    if (hl.items != hl.inline_items)
+        free(hl.items);
+    if (!err && !configure_easy(t, url, method, body, body_len, body != NULL))
+        err = "http: libcurl refused the URL";
+    if (err) {
+        lua_settop(L, opts - 1);
+        lua_pushstring(L, err); /* these messages are literals, not stack strings */
+        return 0;
+    }
+
+    CURL *e = t->easy;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    /* Transport settings come from opts.httpOptions when given (a client passes its shared
+     * table instead of copying five fields per request), else from opts itself. */
+    int transport = opts;
+    if (lua_getfield(L, opts, "httpOptions") == LUA_TTABLE)
+        transport = lua_gettop(L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, http_opt_ms(L, transport, "timeout"));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, http_opt_ms(L, transport, "connectTimeout"));
+    const char *ca = http_opt_string(L, transport, "caFile", &n);
+    if (ca)
+        curl_easy_setopt(e, CURLOPT_CAINFO, ca);
+    const char *proxy = http_opt_string(L, transport, "proxy", &n);
+    if (proxy)
+        curl_easy_setopt(e, CURLOPT_PROXY, proxy);
+    if (http_opt_bool(L, transport, "http2", 0)) {
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    }
+    int progress = 0;
+    if (lua_getfield(L, opts, "onUploadProgress") != LUA_TNIL) {
+        lua_setiuservalue(L, tidx, UV_ON_UPLOAD);
+        progress = 1;
+    } else {
+        lua_pop(L, 1);
+    }
+    if (lua_getfield(L, opts, "onDownloadProgress") != LUA_TNIL) {
+        lua_setiuservalue(L, tidx, UV_ON_DOWNLOAD);
+        progress = 1;
+    } else {
+        lua_pop(L, 1);
+    }
+    if (progress) {
+        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(e, CURLOPT_XFERINFODATA, t);
+        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    }
+    if (body) {
+        lua_getfield(L, opts, "body");
+        lua_setiuservalue(L, tidx, UV_BODY); /* curl reads the Lua string in place */
+    }
+    if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+        lua_settop(L, opts - 1);
+        lua_pushliteral(L, "http: libcurl refused the transfer");
+        return 0;
+    }
+    t->in_curl = 1;
+    h->in_curl++;
+    lua_settop(L, opts - 1);
+    return 1;
+}
+
+static void unlink_waiting(http_engine *h, transfer *t)
+{
+    if (!t->waiting)
+        return;
+    if (t->wprev)
+        t->wprev->wnext = t->wnext;
+    else
+        h->waiting_head = t->wnext;
+    if (t->wnext)
+        t->wnext->wprev = t->wprev;
+    else
+        h->waiting_tail = t->wprev;
+    t->wprev = t->wnext = NULL;
+    t->waiting = 0;
+}
+
+/* start_transfer in protected mode: a queued transfer's options are read only now, inside a
+ * loop turn, where a raised error must not escape. Upvalue-free: the transfer is argument 1. */
+static int protected_start(lua_State *L)
+{
+    transfer *t = lua_touserdata(L, 1);
+    if (!start_transfer(L, t->h, t, 1))
+        return lua_error(L);
+    return 0;
+}
+
+/* Starts queued transfers while libcurl has room. A transfer that cannot start rejects its own
+ * promise with the reason. */
+static void pump_waiting(lua_State *L, http_engine *h)
+{
+    if (h->pumping || h->closing)
+        return;
+    h->pumping = 1;
+    while (h->waiting_head && h->in_curl < h->max_in_curl) {
+        transfer *t = h->waiting_head;
+        unlink_waiting(h, t);
+        lua_pushcfunction(L, protected_start);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+        int tidx = lua_gettop(L);
+        if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+            lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+            lua_getiuservalue(L, -1, UV_PROMISE);
+            push_transport_error(L, "InvalidParameter", lua_type(L, -3) == LUA_TSTRING ? lua_tostring(L, -3)
+                                                                                       : "http: the request could not start", 0);
+            release(L, t);
+            aws_promise_reject(L, -2, -1);
+        }
+        lua_settop(L, tidx - 2);
+    }
+    h->pumping = 0;
+}
+
+static int l_http(lua_State *L)
+{
+    http_engine *h = engine_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    size_t url_len;
+    const char *url = http_opt_string(L, 1, "url", &url_len);
+    if (!url)
+        return luaL_error(L, "http: opts.url is required");
+    url_parts u;
+    if (!http_split_url(url, url_len, &u))
+        return luaL_error(L, "http: opts.url is not an absolute http(s) URL: %s", url);
+
+    transfer *t = lua_newuserdatauv(L, sizeof *t, UV_TRANSFER_COUNT);
+    memset(t, 0, sizeof *t);
+    t->h = h;
+    t->ref = LUA_NOREF;
+    luaL_setmetatable(L, TRANSFER_MT);
+    int tidx = lua_gettop(L);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, tidx, UV_OPTS);
+    aws_promise_new(L, h->lp);
+    lua_setiuservalue(L, tidx, UV_PROMISE);
+
+    /* Past max_in_curl a request waits here, not in libcurl: an easy handle with its 16 KiB
+     * receive buffer per queued request is what made 10,000 requests in flight cost 170 MB. */
+    if (h->in_curl < h->max_in_curl && !h->waiting_head) {
+        if (!start_transfer(L, h, t, tidx)) {
+            release(L, t);
+            return lua_error(L);
+        }
+    } else {
+        t->waiting = 1;
+        t->wprev = h->waiting_tail;
+        if (h->waiting_tail)
+            h->waiting_tail->wnext = t;
+        else
+            h->waiting_head = t;
+        h->waiting_tail = t;
+    }
+    lua_pushvalue(L, tidx);
+    t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    t->active = 1;
+    t->next = h->active;
+    if (h->active)
+        h->active->prev = t;
+    h->active = t;
+    aws_loop_hold(h->lp, 1);
+    lua_getiuservalue(L, tidx, UV_PROMISE);
+    lua_pushvalue(L, tidx);
+    return 2;
+}
+
+/* handle:abort(): settles the attempt with RequestAbortedError at once; false when it had
+ * already finished. */
+static int l_abort(lua_State *L)
+{
+    transfer *t = luaL_checkudata(L, 1, TRANSFER_MT);
+    if (!t->active) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    lua_getiuservalue(L, 1, UV_PROMISE);
+    push_transport_error(L, "RequestAbortedError", "Request aborted by user", 0);
+    release(L, t);
+    aws_promise_reject(L, -2, -1);
+    if (t->h->waiting_head)
+        pump_waiting(L, t->h);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_active(lua_State *L)
+{
+    transfer *t = luaL_checkudata(L, 1, TRANSFER_MT);
+    lua_pushboolean(L, t->active);
+    return 1;
+}
+
+static int l_configure(lua_State *L)
+{
+    http_engine *h = engine_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "maxSockets");
+    if (!lua_isnil(L, -1)) {
+        lua_Integer n = luaL_checkinteger(L, -1);
+        if (n < 1)
+            return luaL_error(L, "http: maxSockets must be a positive integer");
+        h->max_sockets = (long)n;
+        curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, h->max_sockets);
+    }
+    lua_getfield(L, 1, "maxInCurl");
+    if (!lua_isnil(L, -1)) {
+        lua_Integer n = luaL_checkinteger(L, -1);
+        if (n < 1)
+            return luaL_error(L, "http: maxInCurl must be a positive integer");
+        h->max_in_curl = (int)n;
+        pump_waiting(L, h);
+    }
+    return 0;
+}
+
+static int l_stats(lua_State *L)
+{
+    http_engine *h = engine_of(L);
+    int active = 0;
+    for (transfer *t = h->active; t; t = t->next)
+        active++;
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, active);
+    lua_setfield(L, -2, "active");
+    lua_pushinteger(L, h->npool);
+    lua_setfield(L, -2, "pooledHandles");
+    lua_pushinteger(L, h->in_curl);
+    lua_setfield(L, -2, "inCurl");
+    lua_pushinteger(L, h->max_in_curl);
+    lua_setfield(L, -2, "maxInCurl");
+    lua_pushinteger(L, h->max_sockets);
+    lua_setfield(L, -2, "maxSockets");
+    return 1;
+}
+
+/* Runs when the state closes, after the loop drained: whatever is still active was abandoned. */
+static void close_engine(lua_State *L, aws_loop *lp, void *ud)
+{
+    (void)lp;
+    http_engine *h = ud;
+    h->closing = 1;
+    while (h->active)
+        release(L, h->active);
+    if (h->timer) {
+        aws_timer_cancel(h->lp, h->timer);
+        h->timer = NULL;
+    }
+    for (int i = 0; i < h->npool; i++)
+        curl_easy_cleanup(h->pool[i]);
+    h->npool = 0;
+    curl_multi_cleanup(h->multi);
+    h->multi = NULL;
+    sigv4_signer_free(h->signer);
+    h->signer = NULL;
+    sb_free(&h->scratch);
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &engine_key);
+}
+
+void aws_open_http(lua_State *L)
+{
+    /* stack: loop, module */
+    static int curl_ready = 0;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            luaL_error(L, "awspromise: libcurl failed to initialize");
+            return;
+        }
+        curl_ready = 1;
+    }
+    aws_loop *lp = lua_touserdata(L, -2);
+    http_engine *h = lua_newuserdatauv(L, sizeof *h, 0);
+    memset(h, 0, sizeof *h);
+    h->lp = lp;
+    h->max_sockets = 50;
+    h->max_in_curl = 256;
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &engine_key); /* keeps the engine's memory alive */
+    h->multi = curl_multi_init();
+    h->signer = sigv4_signer_new();
+    if (!h->multi || !h->signer) {
+        if (h->multi)
+            curl_multi_cleanup(h->multi);
+        sigv4_signer_free(h->signer);
+        luaL_error(L, "awspromise: cannot create the HTTP engine (out of memory)");
+        return;
+    }
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, h->max_sockets);
+    aws_loop_set_after_io(lp, after_io, h);
+    aws_loop_add_closer(lp, close_engine, h);
+
+    if (luaL_newmetatable(L, TRANSFER_MT)) {
+        lua_newtable(L);
+        lua_pushcfunction(L, l_abort);
+        lua_setfield(L, -2, "abort");
+        lua_pushcfunction(L, l_active);
+        lua_setfield(L, -2, "active");
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
+
+    static const luaL_Reg functions[] = {
+        {"http", l_http}, {"http_configure", l_configure}, {"http_stats", l_stats}, {NULL, NULL},
+    };
+    lua_pushlightuserdata(L, h);
+    luaL_setfuncs(L, functions, 1);
+}

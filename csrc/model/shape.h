@@ -1,0 +1,26 @@
+/* Shape kinds and member facts: what protocol code asks of a member beyond its raw traits. */
+#ifndef AWSPROMISE_MODEL_SHAPE_H
+#define AWSPROMISE_MODEL_SHAPE_H
+
+#include "model/model.h"
+
+/* Shape types as one switchable value (integer/long/short/byte are INTEGER, float/double FLOAT). */
+typedef enum {
+    AWS_T_UNKNOWN, AWS_T_STRUCTURE, AWS_T_LIST, AWS_T_MAP, AWS_T_STRING, AWS_T_INTEGER,
+    AWS_T_FLOAT, AWS_T_BOOLEAN, AWS_T_TIMESTAMP, AWS_T_BLOB
+} aws_kind;
+aws_kind aws_kind_of(const char *type);
+
+/* The kind of value a member or reference node stands for, with the resolved shape in *shape.
+ * A node with neither "type" nor "shape" is a string: the JavaScript SDK's min.json models spell
+ * plain strings as {} or {"locationName": ...}. */
+aws_kind aws_xml_kind(const aws_model *m, const cJSON *ref, const cJSON **shape);
+
+/* A member's wire name: locationName when present, else the member's own name. */
+const char *aws_member_wire_name(const aws_model *m, const cJSON *member);
+
+/* 1 when an output member is read from the status line or headers rather than the body: a
+ * "uri" or "querystring" location means nothing in a response, such members come in the body. */
+int aws_rest_output_bound(const aws_model *m, const cJSON *member);
+
+#endif

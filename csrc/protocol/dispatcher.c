@@ -1,0 +1,150 @@
+/* core.build_request and core.parse_response: dispatch to the wire protocol named by the model,
+ * plus what every protocol shares (idempotency tokens, host prefixes, Content-MD5, CRC32). */
+#include "protocol/dispatcher.h"
+
+#include "codec/base64.h"
+#include "codec/digest.h"
+#include "codec/time.h"
+#include "core/error.h"
+#include "protocol/json/json.h"
+#include "protocol/query/query.h"
+#include "protocol/xml/xml.h"
+
+#include <openssl/evp.h>
+#include <string.h>
+
+static int add_content_md5(lua_State *L, int req)
+{
+    if (lua_getfield(L, req, "body") != LUA_TSTRING) {
+        lua_pop(L, 1);
+        return 1;
+    }
+    size_t len;
+    const char *body = lua_tolstring(L, -1, &len);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    if (!EVP_Digest(body, len, digest, &dlen, EVP_md5(), NULL))
+        return 0;
+    lua_pop(L, 1);
+    strbuf sb = STRBUF_INIT;
+    aws_base64_encode(&sb, digest, dlen);
+    if (sb.failed) {
+        sb_free(&sb);
+        return 0;
+    }
+    lua_getfield(L, req, "headers");
+    lua_pushlstring(L, sb.data, sb.len);
+    sb_free(&sb);
+    lua_setfield(L, -2, "Content-MD5");
+    lua_pop(L, 1);
+    return 1;
+}
+
+static const cJSON *find_operation(lua_State *L, const aws_model *m, const char *name)
+{
+    const cJSON *op = aws_model_operation(m, name);
+    if (!op) {
+        aws_push_error(L, "UnknownOperation", "");
+        lua_pushfstring(L, "the model has no operation named '%s'", name);
+        lua_setfield(L, -2, "message");
+        lua_error(L);
+    }
+    return op;
+}
+
+static int l_build_request(lua_State *L)
+{
+    aws_model *m = aws_model_check(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    if (lua_isnoneornil(L, 3)) {
+        lua_newtable(L);
+        lua_replace(L, 3);
+    }
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 4);
+    const cJSON *op = find_operation(L, m, name);
+    const char *protocol = aws_model_meta(m, "protocol");
+    if (!protocol)
+        return luaL_error(L, "build_request: the model's metadata has no protocol");
+    if (strcmp(protocol, "json") == 0 || strcmp(protocol, "rest-json") == 0)
+        aws_build_json(L, m, op, 3, 4);
+    else if (strcmp(protocol, "rest-xml") == 0)
+        aws_build_xml(L, m, op, 3, 4);
+    else if (strcmp(protocol, "query") == 0 || strcmp(protocol, "ec2") == 0)
+        aws_build_query(L, m, op, 3, 4);
+    else
+        return luaL_error(L, "build_request: unsupported protocol '%s'", protocol);
+    int req = lua_gettop(L);
+    const cJSON *checksum = cJSON_GetObjectItemCaseSensitive(op, "httpChecksum");
+    int md5_required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "httpChecksumRequired")) ||
+                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(checksum, "requestChecksumRequired"));
+    if (md5_required && !add_content_md5(L, req))
+        return luaL_error(L, "build_request: cannot compute Content-MD5");
+    return 1;
+}
+
+/* DynamoDB sends x-amz-crc32 over the body; a mismatch means a damaged response, worth a retry. */
+static int crc32_mismatch(lua_State *L, int response)
+{
+    int mismatch = 0;
+    lua_getfield(L, response, "headers");
+    if (lua_istable(L, -1) && lua_getfield(L, -1, "x-amz-crc32") == LUA_TSTRING) {
+        lua_Integer expected = lua_tointeger(L, -1);
+        lua_getfield(L, response, "body");
+        size_t len = 0;
+        const char *body = lua_tolstring(L, -1, &len);
+        if (body && (uint32_t)expected != aws_crc32((const unsigned char *)body, len))
+            mismatch = 1;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+    return mismatch;
+}
+
+static int l_parse_response(lua_State *L)
+{
+    aws_model *m = aws_model_check(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    const cJSON *op = find_operation(L, m, name);
+    const char *protocol = aws_model_meta(m, "protocol");
+    if (!protocol)
+        return luaL_error(L, "parse_response: the model's metadata has no protocol");
+    if (crc32_mismatch(L, 3)) {
+        lua_pushboolean(L, 0);
+        aws_push_error(L, "CRC32CheckFailed", "the response body does not match its x-amz-crc32 checksum");
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "retryable");
+        return 2;
+    }
+    if (strcmp(protocol, "json") == 0 || strcmp(protocol, "rest-json") == 0)
+        return aws_parse_json(L, m, op, 3);
+    if (strcmp(protocol, "rest-xml") == 0)
+        return aws_parse_xml(L, m, op, 3);
+    if (strcmp(protocol, "query") == 0 || strcmp(protocol, "ec2") == 0)
+        return aws_parse_query(L, m, op, 3);
+    return luaL_error(L, "parse_response: unsupported protocol '%s'", protocol);
+}
+
+/* parse_time(text) -> epoch seconds, or nil when the text is no timestamp we know. */
+static int l_parse_time(lua_State *L)
+{
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    double t;
+    if (!aws_time_parse(text, len, &t))
+        return 0;
+    lua_pushnumber(L, t);
+    return 1;
+}
+
+void aws_open_protocol(lua_State *L)
+{
+    lua_pushcfunction(L, l_parse_time);
+    lua_setfield(L, -2, "parse_time");
+    lua_pushcfunction(L, l_build_request);
+    lua_setfield(L, -2, "build_request");
+    lua_pushcfunction(L, l_parse_response);
+    lua_setfield(L, -2, "parse_response");
+}

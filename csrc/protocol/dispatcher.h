@@ -1,0 +1,27 @@
+/* The five wire protocols. protocol.c dispatches on metadata.protocol:
+ *   json, rest-json       -> protocol_json.c (+ rest.c for the HTTP binding)
+ *   rest-xml, query, ec2  -> protocol_xml.c, protocol_query.c (+ rest.c for rest-xml)
+ *
+ * Lua-facing contract (see protocol.c):
+ *   core.build_request(model, operationName, params, opts) -> request table
+ *     { method = "POST", path = "/encoded/path" (labels filled, percent-encoded, no query),
+ *       query = "a=b&c=d" (percent-encoded, "" when none), headers = {Name = "value", ...},
+ *       body = string or nil, hostPrefix = "expanded-prefix." or nil }
+ *     opts: { idempotencyToken = function() return "uuid" end (optional; default a random UUID v4) }
+ *   core.parse_response(model, operationName, response) -> true, data | false, error
+ *     response: { statusCode = 200, headers = {["lower-case"] = "value"}, body = "..." }
+ *     data: plain tables shaped like the output (integers as Lua integers, timestamps as epoch
+ *     seconds, blobs as strings, lists as sequences, maps as tables); error: a table with code,
+ *     message, statusCode, requestId, extendedRequestId and any modeled members of the error shape.
+ *
+ * Every builder pushes exactly one value (the request table) and returns 1, or raises a Lua
+ * error (a table made with aws_push_error) naming the problem; no Lua error is raised while C
+ * memory is owned. Every parser pushes (boolean, value) and returns 2. */
+#ifndef AWSPROMISE_PROTOCOL_DISPATCHER_H
+#define AWSPROMISE_PROTOCOL_DISPATCHER_H
+
+#include <lua.h>
+
+void aws_open_protocol(lua_State *L);
+
+#endif
