@@ -27,7 +27,7 @@ INST_LUADIR ?= /usr/local/share/lua/5.4
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all deps test spec valgrind asan bench demo install clean
+.PHONY: all deps test spec unit integration layers valgrind asan bench demo install clean
 
 all: $(CORE)
 
@@ -46,16 +46,30 @@ $(CORE): $(OBJECTS)
 deps:
 	bash tools/setup-deps
 
-# The whole test suite, from a fresh Debian 12 machine.
+# The whole test suite, from a fresh Debian 12 machine: the layering check, then every spec.
 test: deps
 	$(MAKE) all
+	$(MAKE) layers
 	$(MAKE) spec
 
+# Fails on a call from one C file into a layer above it (ARCHITECTURE.md); --list shows them all.
+layers: $(CORE)
+	$(LUA) tools/layers $(BUILD)
+
 # busted's own summary, then the same counts as one plain "N passed, N failed, N skipped" line.
+# spec/unit needs no server and runs in seconds; spec/integration starts local services on
+# 127.0.0.1 itself. `make spec` runs both.
+SPEC_DIRS ?= spec/unit spec/integration
 spec: $(CORE)
 	@mkdir -p $(BUILD)
-	set -o pipefail; $(BUSTED) $(BUSTED_ARGS) spec 2>&1 | tee $(BUILD)/spec.log; status=$$?; \
+	set -o pipefail; $(BUSTED) $(BUSTED_ARGS) $(SPEC_DIRS) 2>&1 | tee $(BUILD)/spec.log; status=$$?; \
 	  $(LUA) tools/spec-summary $(BUILD)/spec.log; exit $$status
+
+unit:
+	$(MAKE) spec SPEC_DIRS=spec/unit
+
+integration:
+	$(MAKE) spec SPEC_DIRS=spec/integration
 
 valgrind:
 	$(MAKE) all

@@ -202,10 +202,7 @@ describe("models", function()
       return out
     end
 
-    local src = debug.getinfo(1, "S").source:gsub("^@", "")
-    local root = src:match("^(.*)/spec/[^/]*$")
-    local pwd = os.getenv("PWD") or "."
-    if not root or root == "." then root = pwd elseif root:sub(1, 1) ~= "/" then root = pwd .. "/" .. root end
+    local root = require("support.loop").repo_root()
 
     it("finds the models next to the module (installed layout) and at the repository root", function()
       local tmp = os.tmpname()

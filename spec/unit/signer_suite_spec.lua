@@ -1,8 +1,7 @@
 -- The SigV4 signer against external expectations: every case of the aws-c-auth v4 test suite in
 -- both header and query (presigned) form, and every value of the S3 documentation examples.
 local signer = require("awspromise.signer")
-local cases = dofile((debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$") or ".")
-  .. "/support/sigv4_cases.lua")
+local cases = require "support.sigv4_cases"
 
 local root, why = cases.root()
 

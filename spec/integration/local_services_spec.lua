@@ -331,7 +331,7 @@ describe("local AWS services", function()
   end)
 
   describe("tools/local-aws", function()
-    local root = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/spec/[^/]+$") or "."
+    local root = require("support.loop").repo_root()
     local tool = root .. "/tools/local-aws"
 
     local function sh(cmd)

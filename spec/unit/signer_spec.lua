@@ -1,8 +1,7 @@
 -- Unit specs of the SigV4 signer's rules, its Lua binding and an independent cross-check
 -- against botocore. The byte-exact AWS test suite lives in signer_suite_spec.lua.
 local signer = require("awspromise.signer")
-local support = dofile((debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$") or ".")
-  .. "/support/sigv4_cases.lua")
+local support = require "support.sigv4_cases"
 
 local CREDS = { accessKeyId = "AKIDEXAMPLE", secretAccessKey = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" }
 local T = "20150830T123600Z"
