@@ -100,6 +100,9 @@ install: $(CORE)
 	mkdir -p $(INST_LIBDIR)/awspromise $(INST_LUADIR)/awspromise
 	cp $(CORE) $(INST_LIBDIR)/awspromise/core.so
 	cp lua/awspromise/*.lua $(INST_LUADIR)/awspromise/
+	rm -f $(INST_LUADIR)/awspromise/credentials.lua # an older install's: it would shadow credentials/init.lua
+	mkdir -p $(INST_LUADIR)/awspromise/credentials
+	cp lua/awspromise/credentials/*.lua $(INST_LUADIR)/awspromise/credentials/
 	mkdir -p $(INST_LUADIR)/awspromise/models
 	cp models/*.json models/NOTICE $(INST_LUADIR)/awspromise/models/
 
