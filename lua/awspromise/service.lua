@@ -3,6 +3,7 @@
 local core = require "awspromise.core"
 local Promise = require "awspromise.promise"
 local Request = require "awspromise.request"
+local s3 = require "awspromise.s3"
 
 local make_error = Promise.make_error
 
@@ -216,38 +217,6 @@ local function operation_info(self, operation)
   return info
 end
 
--- S3 addressing per bucket, decided once: virtual-hosted (the bucket moves into the host) or
--- path style. The cache is bounded: a program that touches very many buckets recomputes.
-local S3_STYLE_CACHE_LIMIT = 1000
-
-local function s3_addressed(ep, config, scheme, host, path, bucket)
-  local styles = ep.s3Styles
-  local style = styles[bucket]
-  if not style then
-    local addressing = ep.s3Addressing
-    if not addressing then
-      addressing = setmetatable({endpoint = ep.url}, {__index = config})
-      ep.s3Addressing = addressing
-    end
-    local probe = "/" .. bucket .. "/k"
-    local styled_host, styled_path = require("awspromise.endpoints").s3_address(host, probe, bucket, scheme, addressing)
-    style = {host = styled_host, virtual = styled_path ~= probe}
-    ep.s3StyleCount = (ep.s3StyleCount or 0) + 1
-    if ep.s3StyleCount > S3_STYLE_CACHE_LIMIT then
-      styles = {}
-      ep.s3Styles, ep.s3StyleCount = styles, 1
-    end
-    styles[bucket] = style
-  end
-  if style.virtual then
-    -- a DNS-compatible bucket is its own URI encoding, so the prefix is "/" .. bucket
-    path = path:sub(#bucket + 2)
-    local c = path:sub(1, 1)
-    if path == "" or c == "?" then path = "/" .. path end
-  end
-  return style.host, path
-end
-
 -- Validates, serializes and addresses one call: the options of core.http, without `sign`.
 function Service:buildHttpRequest(operation, params)
   local config = self.config
@@ -263,12 +232,14 @@ function Service:buildHttpRequest(operation, params)
     scheme, host, base_path = ep.url:match("^(%a[%w+.-]*://)([^/]*)(.*)$")
     base_path = base_path:gsub("/$", "")
     ep.scheme, ep.host, ep.basePath = scheme, host, base_path
-    ep.s3Styles, ep.hostnames = {}, {}
+    ep.hostnames = {}
   end
   local path = req.path
   local bucket = self.serviceIdentifier == "s3" and type(params) == "table" and params.Bucket
   if type(bucket) == "string" then
-    host, path = s3_addressed(ep, config, scheme, host, path, bucket)
+    local address
+    address, path = s3.address(ep, bucket, path, config)
+    host = address.host
   end
   if req.hostPrefix and config.hostPrefixEnabled ~= false then host = req.hostPrefix .. host end
   local url = scheme .. host .. base_path .. path

@@ -505,69 +505,79 @@ describe("endpoints.resolve", function()
   end)
 end)
 
-describe("endpoints.s3_address", function()
+describe("s3.address", function()
+  local s3 = require "awspromise.s3"
+
   local function base(region, extra)
     return endpoints.resolve(opts_for("s3", region, extra))
   end
 
+  -- The URL of a request for `bucket` whose path the REST binding built, then the address and
+  -- the path below it.
+  local function url_of(endpoint, bucket, path, options)
+    local address, below = s3.address(endpoint, bucket, path, options)
+    return address.baseUrl .. below, address, below
+  end
+
   it("virtual-hosts DNS-compatible bucket names", function()
-    local a = endpoints.s3_address(base("eu-west-1"), "my-bucket", "/photos/cat.jpg")
-    assert.are.equal("https://my-bucket.s3.eu-west-1.amazonaws.com/photos/cat.jpg", a.url)
+    local url, a, path = url_of(base("eu-west-1"), "my-bucket", "/my-bucket/photos/cat.jpg")
+    assert.are.equal("https://my-bucket.s3.eu-west-1.amazonaws.com/photos/cat.jpg", url)
     assert.are.equal("my-bucket.s3.eu-west-1.amazonaws.com", a.hostname)
-    assert.are.equal("/photos/cat.jpg", a.path)
+    assert.are.equal("/photos/cat.jpg", path)
     assert.is_true(a.virtualHosted)
-    assert.are.equal("https://my-bucket.s3.amazonaws.com/k", endpoints.s3_address(base("us-east-1"), "my-bucket", "/k").url)
-    assert.are.equal("https://my-bucket.s3.us-east-1.amazonaws.com/k", endpoints.s3_address(
-      base("us-east-1", {s3UsEast1RegionalEndpoint = "regional"}), "my-bucket", "/k").url)
-    assert.are.equal("https://my-bucket.s3.dualstack.eu-west-1.amazonaws.com/k", endpoints.s3_address(
-      base("eu-west-1", {useDualstackEndpoint = true}), "my-bucket", "/k").url)
-    assert.are.equal("https://abc.s3.cn-north-1.amazonaws.com.cn/", endpoints.s3_address(base("cn-north-1"), "abc", "").url)
-    assert.are.equal("https://abc.s3.eu-west-1.amazonaws.com/k", endpoints.s3_address(base("eu-west-1"), "abc", "k").url)
+    assert.are.equal("https://my-bucket.s3.amazonaws.com/k", url_of(base("us-east-1"), "my-bucket", "/my-bucket/k"))
+    assert.are.equal("https://my-bucket.s3.us-east-1.amazonaws.com/k", url_of(
+      base("us-east-1", {s3UsEast1RegionalEndpoint = "regional"}), "my-bucket", "/my-bucket/k"))
+    assert.are.equal("https://my-bucket.s3.dualstack.eu-west-1.amazonaws.com/k", url_of(
+      base("eu-west-1", {useDualstackEndpoint = true}), "my-bucket", "/my-bucket/k"))
+    assert.are.equal("https://abc.s3.cn-north-1.amazonaws.com.cn/", url_of(base("cn-north-1"), "abc", "/abc"))
+    assert.are.equal("https://abc.s3.eu-west-1.amazonaws.com/", url_of(base("eu-west-1"), "abc", "/abc/"))
     local name63 = string.rep("a", 63)
-    assert.is_true(endpoints.s3_address(base("eu-west-1"), name63, "/k").virtualHosted)
+    assert.is_true(select(2, url_of(base("eu-west-1"), name63, "/" .. name63 .. "/k")).virtualHosted)
   end)
 
   it("uses path style for names DNS cannot carry", function()
     local cases = {
-      -- bucket, url over https from eu-west-1
-      {"my.bucket", "https://s3.eu-west-1.amazonaws.com/my.bucket/k"},      -- dots break the TLS wildcard
-      {"MyBucket", "https://s3.eu-west-1.amazonaws.com/MyBucket/k"},        -- upper case
-      {"my_bucket", "https://s3.eu-west-1.amazonaws.com/my_bucket/k"},      -- underscore
-      {"192.168.5.4", "https://s3.eu-west-1.amazonaws.com/192.168.5.4/k"},  -- IP-like
-      {"ab", "https://s3.eu-west-1.amazonaws.com/ab/k"},                    -- too short
-      {string.rep("b", 64), "https://s3.eu-west-1.amazonaws.com/" .. string.rep("b", 64) .. "/k"},
-      {"my..bucket", "https://s3.eu-west-1.amazonaws.com/my..bucket/k"},
-      {"-bucket", "https://s3.eu-west-1.amazonaws.com/-bucket/k"},
-      {"bucket-", "https://s3.eu-west-1.amazonaws.com/bucket-/k"},
-      {"my bucket", "https://s3.eu-west-1.amazonaws.com/my%20bucket/k"},
+      -- bucket, request path, url over https from eu-west-1
+      {"my.bucket", "/my.bucket/k", "https://s3.eu-west-1.amazonaws.com/my.bucket/k"}, -- dots break the TLS wildcard
+      {"MyBucket", "/MyBucket/k", "https://s3.eu-west-1.amazonaws.com/MyBucket/k"},    -- upper case
+      {"my_bucket", "/my_bucket/k", "https://s3.eu-west-1.amazonaws.com/my_bucket/k"}, -- underscore
+      {"192.168.5.4", "/192.168.5.4/k", "https://s3.eu-west-1.amazonaws.com/192.168.5.4/k"}, -- IP-like
+      {"ab", "/ab/k", "https://s3.eu-west-1.amazonaws.com/ab/k"},                      -- too short
+      {string.rep("b", 64), "/" .. string.rep("b", 64) .. "/k",
+        "https://s3.eu-west-1.amazonaws.com/" .. string.rep("b", 64) .. "/k"},
+      {"my..bucket", "/my..bucket/k", "https://s3.eu-west-1.amazonaws.com/my..bucket/k"},
+      {"-bucket", "/-bucket/k", "https://s3.eu-west-1.amazonaws.com/-bucket/k"},
+      {"bucket-", "/bucket-/k", "https://s3.eu-west-1.amazonaws.com/bucket-/k"},
+      {"my bucket", "/my%20bucket/k", "https://s3.eu-west-1.amazonaws.com/my%20bucket/k"},
     }
     for _, c in ipairs(cases) do
-      local a = endpoints.s3_address(base("eu-west-1"), c[1], "/k")
-      assert.are.equal(c[2], a.url, c[1])
+      local url, a = url_of(base("eu-west-1"), c[1], c[2])
+      assert.are.equal(c[3], url, c[1])
       assert.are.equal("s3.eu-west-1.amazonaws.com", a.hostname, c[1])
       assert.is_false(a.virtualHosted, c[1])
     end
-    assert.are.equal("https://s3.eu-west-1.amazonaws.com/MyBucket", endpoints.s3_address(base("eu-west-1"), "MyBucket", "").url)
+    assert.are.equal("https://s3.eu-west-1.amazonaws.com/MyBucket", url_of(base("eu-west-1"), "MyBucket", "/MyBucket"))
   end)
 
   it("virtual-hosts dotted names over http, but never IP-like ones", function()
     local b = base("eu-west-1", {sslEnabled = false})
-    assert.are.equal("http://my.bucket.s3.eu-west-1.amazonaws.com/k", endpoints.s3_address(b, "my.bucket", "/k").url)
-    assert.are.equal("http://s3.eu-west-1.amazonaws.com/10.0.0.1/k", endpoints.s3_address(b, "10.0.0.1", "/k").url)
-    assert.are.equal("http://s3.eu-west-1.amazonaws.com/a.1.2.3.4.b/k", endpoints.s3_address(b, "a.1.2.3.4.b", "/k").url)
+    assert.are.equal("http://my.bucket.s3.eu-west-1.amazonaws.com/k", url_of(b, "my.bucket", "/my.bucket/k"))
+    assert.are.equal("http://s3.eu-west-1.amazonaws.com/10.0.0.1/k", url_of(b, "10.0.0.1", "/10.0.0.1/k"))
+    assert.are.equal("http://s3.eu-west-1.amazonaws.com/a.1.2.3.4.b/k", url_of(b, "a.1.2.3.4.b", "/a.1.2.3.4.b/k"))
   end)
 
   it("s3ForcePathStyle forces path style", function()
-    local a = endpoints.s3_address(base("eu-west-1"), "my-bucket", "/k", {s3ForcePathStyle = true})
-    assert.are.equal("https://s3.eu-west-1.amazonaws.com/my-bucket/k", a.url)
+    local url, a = url_of(base("eu-west-1"), "my-bucket", "/my-bucket/k", {s3ForcePathStyle = true})
+    assert.are.equal("https://s3.eu-west-1.amazonaws.com/my-bucket/k", url)
     assert.is_false(a.virtualHosted)
-    assert.are.equal("https://s3.amazonaws.com/my-bucket", endpoints.s3_address(base("us-east-1"), "my-bucket", nil,
-      {s3ForcePathStyle = true}).url)
+    assert.are.equal("https://s3.amazonaws.com/my-bucket", url_of(base("us-east-1"), "my-bucket", "/my-bucket",
+      {s3ForcePathStyle = true}))
   end)
 
   it("on custom endpoints: virtual hosts under a DNS name, path style for IPs, single labels and paths", function()
     local function on(endpoint, bucket, opts)
-      return endpoints.s3_address(base("us-east-1", {endpoint = endpoint}), bucket, "/k", opts).url
+      return (url_of(base("us-east-1", {endpoint = endpoint}), bucket, "/" .. bucket .. "/k", opts))
     end
     assert.are.equal("https://my-bucket.minio.example.com/k", on("https://minio.example.com", "my-bucket"))
     assert.are.equal("http://my-bucket.s3.example.com:9000/k", on("http://s3.example.com:9000", "my-bucket"))
@@ -579,57 +589,101 @@ describe("endpoints.s3_address", function()
     assert.are.equal("https://minio.example.com/my-bucket/k", on("https://minio.example.com", "my-bucket",
       {s3ForcePathStyle = true}))
     assert.are.equal("https://minio.example.com/my.bucket/k", on("https://minio.example.com", "my.bucket"))
-    -- a URL string works as the base too
-    assert.are.equal("http://localhost:4566/b-1/k", endpoints.s3_address("http://localhost:4566", "b-1", "/k").url)
-    assert.are.equal("https://b-1.s3.example.com/", endpoints.s3_address("s3.example.com", "b-1", "").url)
+    -- a parsed endpoint URL works as the endpoint too
+    assert.are.equal("http://localhost:4566/b-1/k", url_of(endpoints.parse_url("http://localhost:4566"), "b-1", "/b-1/k"))
+    assert.are.equal("https://b-1.s3.example.com/", url_of(endpoints.parse_url("s3.example.com"), "b-1", "/b-1"))
   end)
 
   it("s3BucketEndpoint: the endpoint is the bucket's own address", function()
-    local a = endpoints.s3_address(base("us-east-1", {endpoint = "https://files.example.com"}), "my-bucket", "/k",
+    local url, a = url_of(base("us-east-1", {endpoint = "https://files.example.com"}), "my-bucket", "/my-bucket/k",
       {s3BucketEndpoint = true})
-    assert.are.equal("https://files.example.com/k", a.url)
+    assert.are.equal("https://files.example.com/k", url)
     assert.are.equal("bucket-endpoint", a.style)
   end)
 
-  it("the request layer's form: (host, path, bucket, scheme, config) -> host, path", function()
+  it("gives the host and the path below the endpoint for a request path", function()
     local rows = {
-      -- host, path, bucket, scheme, config, want host, want path
-      {"s3.eu-west-1.amazonaws.com", "/my-bucket/a/b.txt", "my-bucket", "https://", {},
+      -- endpoint, request path, bucket, options, want host, want path
+      {"https://s3.eu-west-1.amazonaws.com", "/my-bucket/a/b.txt", "my-bucket", {},
         "my-bucket.s3.eu-west-1.amazonaws.com", "/a/b.txt"},
-      {"s3.eu-west-1.amazonaws.com", "/my-bucket", "my-bucket", "https://", {}, "my-bucket.s3.eu-west-1.amazonaws.com", "/"},
-      {"s3.eu-west-1.amazonaws.com", "/my-bucket/", "my-bucket", "https://", {}, "my-bucket.s3.eu-west-1.amazonaws.com", "/"},
-      {"s3.eu-west-1.amazonaws.com", "/my-bucketx/k", "my-bucket", "https://", {},
+      {"https://s3.eu-west-1.amazonaws.com", "/my-bucket", "my-bucket", {}, "my-bucket.s3.eu-west-1.amazonaws.com", "/"},
+      {"https://s3.eu-west-1.amazonaws.com", "/my-bucket/", "my-bucket", {}, "my-bucket.s3.eu-west-1.amazonaws.com", "/"},
+      {"https://s3.eu-west-1.amazonaws.com", "/my-bucketx/k", "my-bucket", {},
         "my-bucket.s3.eu-west-1.amazonaws.com", "/my-bucketx/k"},
-      {"s3.eu-west-1.amazonaws.com", "/my.bucket/k", "my.bucket", "https://", {}, "s3.eu-west-1.amazonaws.com", "/my.bucket/k"},
-      {"s3.eu-west-1.amazonaws.com", "/my.bucket/k", "my.bucket", "http://", {}, "my.bucket.s3.eu-west-1.amazonaws.com", "/k"},
-      {"s3.eu-west-1.amazonaws.com", "/Up/k", "Up", "https://", {}, "s3.eu-west-1.amazonaws.com", "/Up/k"},
-      {"s3.eu-west-1.amazonaws.com", "/b-1/k", "b-1", "https://", {s3ForcePathStyle = true}, "s3.eu-west-1.amazonaws.com", "/b-1/k"},
-      {"127.0.0.1:9000", "/b-1/k", "b-1", "http://", {endpoint = "http://127.0.0.1:9000"}, "127.0.0.1:9000", "/b-1/k"},
-      {"s3.example.com:9000", "/b-1/k", "b-1", "http://", {endpoint = "http://s3.example.com:9000"},
-        "b-1.s3.example.com:9000", "/k"},
-      {"gw.example.com", "/b-1/k", "b-1", "https://", {endpoint = "https://gw.example.com/s3"}, "gw.example.com", "/b-1/k"},
-      {"files.example.com", "/b-1/k", "b-1", "https://", {s3BucketEndpoint = true}, "files.example.com", "/k"},
+      {"https://s3.eu-west-1.amazonaws.com", "/my.bucket/k", "my.bucket", {}, "s3.eu-west-1.amazonaws.com", "/my.bucket/k"},
+      {"http://s3.eu-west-1.amazonaws.com", "/my.bucket/k", "my.bucket", {}, "my.bucket.s3.eu-west-1.amazonaws.com", "/k"},
+      {"https://s3.eu-west-1.amazonaws.com", "/Up/k", "Up", {}, "s3.eu-west-1.amazonaws.com", "/Up/k"},
+      {"https://s3.eu-west-1.amazonaws.com", "/b-1/k", "b-1", {s3ForcePathStyle = true}, "s3.eu-west-1.amazonaws.com",
+        "/b-1/k"},
+      {"http://127.0.0.1:9000", "/b-1/k", "b-1", {}, "127.0.0.1:9000", "/b-1/k"},
+      {"http://s3.example.com:9000", "/b-1/k", "b-1", {}, "b-1.s3.example.com:9000", "/k"},
+      {"https://gw.example.com/s3", "/b-1/k", "b-1", {}, "gw.example.com", "/b-1/k"},
+      {"https://files.example.com", "/b-1/k", "b-1", {s3BucketEndpoint = true}, "files.example.com", "/k"},
+      {"https://files.example.com", "/my%20bucket/k", "my bucket", {s3BucketEndpoint = true}, "files.example.com", "/k"},
+      {"https://files.example.com", "/my%20bucket", "my bucket", {s3BucketEndpoint = true}, "files.example.com", "/"},
     }
     for _, r in ipairs(rows) do
-      local host, path = endpoints.s3_address(r[1], r[2], r[3], r[4], r[5])
-      assert.are.same({r[6], r[7]}, {host, path}, r[1] .. r[2] .. " " .. r[4])
+      local address, path = s3.address(endpoints.parse_url(r[1]), r[3], r[2], r[4])
+      assert.are.same({r[5], r[6]}, {address.host, path}, r[1] .. r[2])
     end
   end)
 
+  it("takes the bucket off the paths the REST binding builds", function()
+    local core = require "awspromise.core"
+    local models = require "awspromise.models"
+    local model = core.model_load(models.read("s3", models.pick("s3")))
+    local function path_of(operation, params) return core.build_request(model, operation, params).path end
+    local files = endpoints.parse_url("https://files.example.com")
+    local rows = {
+      -- operation, params, options, want URL
+      {"GetObject", {Bucket = "my-bucket", Key = "a b/c.txt"}, {}, "https://my-bucket.s3.amazonaws.com/a%20b/c.txt"},
+      {"GetBucketAcl", {Bucket = "my-bucket"}, {}, "https://my-bucket.s3.amazonaws.com/"},
+      {"GetObject", {Bucket = "My_Bucket", Key = "k"}, {}, "https://s3.amazonaws.com/My_Bucket/k"},
+      {"GetObject", {Bucket = "my bucket", Key = "k"}, {s3BucketEndpoint = true}, "https://files.example.com/k"},
+      {"HeadBucket", {Bucket = "my bucket"}, {s3BucketEndpoint = true}, "https://files.example.com/"},
+    }
+    for _, r in ipairs(rows) do
+      local endpoint = r[3].s3BucketEndpoint and files or base("us-east-1")
+      assert.are.equal(r[4], url_of(endpoint, r[2].Bucket, path_of(r[1], r[2]), r[3]), r[1] .. " " .. r[2].Bucket)
+    end
+  end)
+
+  it("decides once per endpoint, options and bucket, in a bounded memory", function()
+    local endpoint, options = base("eu-west-1"), {}
+    local first = s3.address(endpoint, "my-bucket", "/my-bucket/k", options)
+    local again, path = s3.address(endpoint, "my-bucket", "/my-bucket/other", options)
+    assert.are.equal(first, again)
+    assert.are.equal("/other", path)
+    -- other options are another decision, even on the same endpoint
+    local forced = s3.address(endpoint, "my-bucket", "/my-bucket/k", {s3ForcePathStyle = true})
+    assert.are.equal("path", forced.style)
+    assert.are.equal("virtual", s3.address(endpoint, "my-bucket", "/my-bucket/k", {}).style)
+    -- many buckets later the first decision has been forgotten and is made again, the same
+    local kept = s3.address(endpoint, "my-bucket", "/my-bucket/k", options)
+    for i = 1, 1000 do s3.address(endpoint, "bucket-" .. i, "/bucket-" .. i .. "/k", options) end
+    local remade = s3.address(endpoint, "my-bucket", "/my-bucket/k", options)
+    assert.are_not.equal(kept, remade)
+    assert.are.same(kept, remade)
+  end)
+
   it("names what is wrong", function()
-    config_error(function() endpoints.s3_address(base("eu-west-1"), nil, "/k") end, "bucket")
-    config_error(function() endpoints.s3_address(base("eu-west-1"), "", "/k") end, "bucket")
-    config_error(function() endpoints.s3_address(42, "b-1", "/k") end, "base")
-    config_error(function() endpoints.s3_address("gopher://x", "b-1", "/k") end, "gopher")
+    config_error(function() s3.address(base("eu-west-1"), nil, "/k") end, "bucket")
+    config_error(function() s3.address(base("eu-west-1"), "", "/k") end, "bucket")
+    config_error(function() s3.address(42, "b-1", "/b-1/k") end, "endpoint", "number")
+    config_error(function() s3.address("http://localhost:4566", "b-1", "/b-1/k") end, "endpoint", "string")
+    config_error(function() s3.address(endpoints.parse_url("gopher://x"), "b-1", "/b-1/k") end, "gopher")
+    config_error(function() s3.address(base("eu-west-1"), "b-1", "b-1/k") end, "path", "'b-1/k'")
+    config_error(function() s3.address(base("eu-west-1"), "b-1", nil) end, "path", "nil")
+    config_error(function() s3.address(base("eu-west-1"), "b-1", "/b-1/k", "path") end, "options", "string")
   end)
 
   it("dns_compatible_bucket follows the DNS naming rules", function()
     for _, name in ipairs {"abc", "my-bucket", "my.bucket", "a1-b2.c3", string.rep("x", 63)} do
-      assert.is_true(endpoints.dns_compatible_bucket(name), name)
+      assert.is_true(s3.dns_compatible_bucket(name), name)
     end
     for _, name in ipairs {"ab", string.rep("x", 64), "MyBucket", "my_bucket", "my..bucket", "my-.bucket",
       "my.-bucket", "-abc", "abc-", ".abc", "abc.", "192.168.1.1", "x.10.0.0.1", "a b", 42} do
-      assert.is_false(endpoints.dns_compatible_bucket(name), tostring(name))
+      assert.is_false(s3.dns_compatible_bucket(name), tostring(name))
     end
   end)
 end)
