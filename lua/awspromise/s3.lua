@@ -18,15 +18,14 @@
 --   do not change it); the per-endpoint memory is bounded.
 --
 --   s3.dns_compatible_bucket(name) -> bool
+--   s3.ADDRESS_CACHE_LIMIT   how many buckets one endpoint remembers (1000)
 local make_error = require("awspromise.promise").make_error
 
-local s3 = {}
+-- A program that touches very many buckets on one endpoint decides again rather than grow.
+local s3 = {ADDRESS_CACHE_LIMIT = 1000}
 
 local DEFAULT_PORT = {http = 80, https = 443}
 local SLASH = ("/"):byte()
-
--- A program that touches very many buckets on one endpoint decides again rather than grow.
-local ADDRESS_CACHE_LIMIT = 1000
 
 local function fail(message)
   error(make_error("ConfigError", message), 4) -- the caller of s3.address
@@ -94,7 +93,7 @@ local function decide(endpoint, bucket, path, options)
     bucketSegment = style ~= "path" and bucket_segment(bucket) or nil,
   }
   local known = decided[endpoint]
-  if not known or known[OPTIONS] ~= options or known[COUNT] >= ADDRESS_CACHE_LIMIT then
+  if not known or known[OPTIONS] ~= options or known[COUNT] >= s3.ADDRESS_CACHE_LIMIT then
     known = {[OPTIONS] = options, [COUNT] = 0}
     decided[endpoint] = known
   end
