@@ -64,6 +64,18 @@ describe("credentials.parse_time", function()
     assert.is_nil(credentials.parse_time("yesterday"))
     assert.is_nil(credentials.parse_time("2026-13-01T00:00:00Z"))
   end)
+
+  it("reads only ISO 8601 date-times: no HTTP date, epoch text, bare date, bad zone or trailing text", function()
+    for _, text in ipairs {"Fri, 02 Jan 2026 03:04:05 GMT", "1767323045", "2026-01-02", " 2026-01-02T03:04:05Z",
+      "2026-01-02T03:04:05+2", "2026-01-02T03:04:05Z later", "2026-01-02T03:04"} do
+      local t, why = credentials.parse_time(text)
+      assert.is_nil(t, text)
+      assert.matches("ISO 8601", why, 1, true)
+    end
+    assert.equal(1767323045, credentials.parse_time(1767323045)) -- a number is epoch seconds already
+    assert.same({nil, "not a string"}, {credentials.parse_time(true)})
+    assert.equal("integer", math.type(credentials.parse_time("2026-01-02T03:04:05.5Z")))
+  end)
 end)
 
 describe("explicit credentials", function()
