@@ -1,9 +1,10 @@
 /* The event loop: one per Lua state. A ring of ready jobs (promise reactions), a timer heap, and
  * an epoll set for the HTTP engine's sockets. The epoll descriptor is also what a foreign loop
- * polls (with AWS.loop.timeout() as its deadline) before calling AWS.loop.step(0). */
+ * polls (with AWS.loop.timeout() as its deadline) before calling AWS.loop.step(0).
+ * Promises live above: promise.c registers the job runner and an idle hook. */
 #include "core/loop.h"
 
-#include "core/promise.h"
+#include "core/error.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +21,36 @@
 
 static const char loop_key = 'L';
 
+typedef struct hook {
+    aws_loop_hook fn;
+    void *ud;
+} hook;
+
+typedef struct hook_list {
+    hook *items;
+    size_t n, cap;
+} hook_list;
+
+struct aws_loop {
+    int epfd;              /* what AWS.loop.fd() hands to a foreign loop */
+    int evfd;              /* readable while jobs wait and no step is running */
+    int signaled;
+    int in_step;           /* a turn is running: await must not block inside it */
+    int closing;           /* the state is closing: the driver drains, then frees */
+    int queue_ref;         /* registry ref of the job ring (a table, 4 slots a job) */
+    size_t qhead, qcount, qcap;
+    aws_timer **heap;      /* timers, a binary min-heap on (due, seq) */
+    size_t nheap, capheap;
+    uint64_t timer_seq;
+    int holds;             /* transfers and other external work in flight */
+    struct aws_watcher **watchers; /* indexed by file descriptor */
+    int nwatchers;
+    int config_ref;        /* registry ref: AWS.config, read for the report hooks */
+    aws_job_runner job_runner;
+    void *job_runner_ud;
+    hook_list after_io, idle, closers;
+};
+
 struct aws_timer {
     uint64_t due;
     uint64_t seq;
@@ -35,7 +66,7 @@ typedef struct aws_watcher {
     void *ud;
 } aws_watcher;
 
-uint64_t aws_now_us(void)
+static uint64_t now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -98,29 +129,35 @@ static void grow_queue(lua_State *L, aws_loop *lp)
 
 void aws_jobs_push(lua_State *L, aws_loop *lp, int kind, int a, int b, int c)
 {
-    a = lua_absindex(L, a);
-    b = lua_absindex(L, b);
-    c = lua_absindex(L, c);
+    const int values[3] = {lua_absindex(L, a), lua_absindex(L, b), lua_absindex(L, c)};
     if (lp->qcount == lp->qcap)
         grow_queue(L, lp);
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->queue_ref);
     lua_Integer base = (lua_Integer)(((lp->qhead + lp->qcount) % lp->qcap) * 4);
     lua_pushinteger(L, kind);
     lua_rawseti(L, -2, base + 1);
-    lua_pushvalue(L, a);
-    lua_rawseti(L, -2, base + 2);
-    lua_pushvalue(L, b);
-    lua_rawseti(L, -2, base + 3);
-    lua_pushvalue(L, c);
-    lua_rawseti(L, -2, base + 4);
+    for (int k = 0; k < 3; k++) {
+        lua_pushvalue(L, values[k]);
+        lua_rawseti(L, -2, base + 2 + k);
+    }
     lua_pop(L, 1);
     lp->qcount++;
     signal_work(lp);
 }
 
-int aws_jobs_pending(aws_loop *lp)
+/* The job's a, b, c are the top three values; they are gone afterwards. */
+static void run_job(lua_State *L, aws_loop *lp, int kind)
 {
-    return lp->qcount > 0;
+    int below = lua_gettop(L) - 3;
+    if (kind == AWS_JOB_CALL) {
+        aws_gate_call(L, lp, 2, 0, "callback");
+    } else if (lp->job_runner) {
+        lp->job_runner(L, lp, kind, lp->job_runner_ud);
+    } else {
+        lua_pushfstring(L, "a job of kind %d, and no job runner is set", kind);
+        aws_report_error(L, lp, -1, "running a job");
+    }
+    lua_settop(L, below);
 }
 
 static void drain_jobs(lua_State *L, aws_loop *lp)
@@ -140,7 +177,7 @@ static void drain_jobs(lua_State *L, aws_loop *lp)
         lua_remove(L, -4);
         lp->qhead = (lp->qhead + 1) % lp->qcap;
         lp->qcount--;
-        aws_run_job(L, lp, kind);
+        run_job(L, lp, kind);
     }
     lp->qhead = 0;
     clear_signal(lp);
@@ -278,7 +315,7 @@ aws_timer *aws_timer_start(aws_loop *lp, double ms, aws_timer_cb cb, void *ud)
         return NULL;
     if (ms < 0)
         ms = 0;
-    t->due = aws_now_us() + (uint64_t)(ms * 1000.0);
+    t->due = now_us() + (uint64_t)(ms * 1000.0);
     t->seq = lp->timer_seq++;
     t->cb = cb;
     t->ud = ud;
@@ -297,7 +334,7 @@ void aws_timer_cancel(aws_loop *lp, aws_timer *t)
 
 static void fire_timers(lua_State *L, aws_loop *lp)
 {
-    uint64_t now = aws_now_us();
+    uint64_t now = now_us();
     /* Timers started by a firing callback wait for the next turn, even with a 0 ms delay. */
     uint64_t last_seq = lp->timer_seq;
     while (lp->nheap && lp->heap[0]->due <= now && lp->heap[0]->seq < last_seq) {
@@ -315,7 +352,7 @@ static int next_timer_ms(aws_loop *lp)
 {
     if (!lp->nheap)
         return -1;
-    uint64_t now = aws_now_us();
+    uint64_t now = now_us();
     uint64_t due = lp->heap[0]->due;
     if (due <= now)
         return 0;
@@ -378,16 +415,56 @@ void aws_loop_hold(aws_loop *lp, int delta)
     lp->holds += delta;
 }
 
-void aws_loop_set_after_io(aws_loop *lp, void (*fn)(lua_State *, aws_loop *, void *), void *ud)
+/* ---------------------------------------------------------------- hooks */
+
+static void hooks_add(lua_State *L, hook_list *list, aws_loop_hook fn, void *ud, const char *what)
 {
-    lp->after_io = fn;
-    lp->after_io_ud = ud;
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 4;
+        hook *grown = realloc(list->items, cap * sizeof *grown);
+        if (!grown)
+            aws_raise_error(L, "OutOfMemoryError", "loop: cannot add %s hook: out of memory", what);
+        list->items = grown;
+        list->cap = cap;
+    }
+    list->items[list->n++] = (hook){fn, ud};
 }
 
-void aws_loop_add_closer(aws_loop *lp, void (*fn)(lua_State *, aws_loop *, void *), void *ud)
+/* By index, not by pointer: a hook may add another, which moves the array. */
+static void hooks_run(lua_State *L, aws_loop *lp, const hook_list *list)
 {
-    if (lp->nclosers < (int)(sizeof lp->closers / sizeof lp->closers[0]))
-        lp->closers[lp->nclosers++] = (struct aws_closer){fn, ud};
+    for (size_t i = 0; i < list->n; i++)
+        list->items[i].fn(L, lp, list->items[i].ud);
+}
+
+static void hooks_free(hook_list *list)
+{
+    free(list->items);
+    list->items = NULL;
+    list->n = list->cap = 0;
+}
+
+void aws_loop_set_job_runner(lua_State *L, aws_loop *lp, aws_job_runner fn, void *ud)
+{
+    if (lp->job_runner)
+        aws_raise_error(L, "LoopError", "loop: a job runner is already set");
+    lp->job_runner = fn;
+    lp->job_runner_ud = ud;
+}
+
+void aws_loop_add_after_io(lua_State *L, aws_loop *lp, aws_loop_hook fn, void *ud)
+{
+    hooks_add(L, &lp->after_io, fn, ud, "an after-I/O");
+}
+
+void aws_loop_add_idle(lua_State *L, aws_loop *lp, aws_loop_hook fn, void *ud)
+{
+    hooks_add(L, &lp->idle, fn, ud, "an idle");
+}
+
+void aws_loop_add_closer(lua_State *L, aws_loop *lp, aws_loop_hook fn, void *ud)
+{
+    hooks_add(L, &lp->closers, fn, ud, "a closer");
 }
 
 /* ---------------------------------------------------------------- turns */
@@ -433,17 +510,16 @@ static int turn(lua_State *L)
     }
     poll_io(L, lp, wait);
     fire_timers(L, lp);
-    if (lp->after_io)
-        lp->after_io(L, lp, lp->after_io_ud);
+    hooks_run(L, lp, &lp->after_io);
     drain_jobs(L, lp);
-    if (lp->nunhandled)
-        aws_report_unhandled(L, lp);
+    hooks_run(L, lp, &lp->idle);
     lua_pushboolean(L, loop_alive(lp));
     return 1;
 }
 
-/* Runs one turn in protected mode so that in_step is restored whatever happens. */
-static int protected_turn(lua_State *L, aws_loop *lp, int timeout_ms)
+/* Runs one turn in protected mode so that in_step is restored whatever happens; leaves the
+ * error, or whether work remains, on the stack. */
+static int pcall_turn(lua_State *L, aws_loop *lp, int timeout_ms)
 {
     lua_pushcfunction(L, turn);
     lua_pushlightuserdata(L, lp);
@@ -451,18 +527,28 @@ static int protected_turn(lua_State *L, aws_loop *lp, int timeout_ms)
     lp->in_step++;
     int status = lua_pcall(L, 2, 1, 0);
     lp->in_step--;
-    if (status != LUA_OK)
+    return status;
+}
+
+int aws_loop_turn(lua_State *L, aws_loop *lp, int timeout_ms)
+{
+    if (pcall_turn(L, lp, timeout_ms) != LUA_OK)
         return lua_error(L);
     int alive = lua_toboolean(L, -1);
     lua_pop(L, 1);
     return alive;
 }
 
+int aws_loop_in_step(aws_loop *lp)
+{
+    return lp->in_step > 0;
+}
+
 static int l_step(lua_State *L)
 {
     aws_loop *lp = upvalue_loop(L);
     int ms = (int)luaL_optinteger(L, 1, 0);
-    lua_pushboolean(L, protected_turn(L, lp, ms < 0 ? -1 : ms));
+    lua_pushboolean(L, aws_loop_turn(L, lp, ms < 0 ? -1 : ms));
     return 1;
 }
 
@@ -470,8 +556,8 @@ static int l_run(lua_State *L)
 {
     aws_loop *lp = upvalue_loop(L);
     if (lp->in_step)
-        return luaL_error(L, "AWS.run: called from inside a loop callback (the loop is already running)");
-    while (protected_turn(L, lp, -1))
+        return aws_raise_error(L, "LoopError", "AWS.run: called from inside a loop callback (the loop is already running)");
+    while (aws_loop_turn(L, lp, -1))
         ;
     return 0;
 }
@@ -508,67 +594,13 @@ static int l_alive(lua_State *L)
 /* now() -> milliseconds on the monotonic clock (for durations, not dates). */
 static int l_now(lua_State *L)
 {
-    lua_pushnumber(L, (lua_Number)aws_now_us() / 1000.0);
+    lua_pushnumber(L, (lua_Number)now_us() / 1000.0);
     return 1;
 }
 
 static int l_in_step(lua_State *L)
 {
     lua_pushboolean(L, upvalue_loop(L)->in_step > 0);
-    return 1;
-}
-
-/* Blocks the calling thread, turning the loop, until the promise settles; returns its value or
- * raises its reason. */
-static int l_wait(lua_State *L)
-{
-    aws_loop *lp = upvalue_loop(L);
-    if (!aws_promise_test(L, 1))
-        return luaL_argerror(L, 1, "awspromise promise expected");
-    lua_settop(L, 1);
-    aws_promise_mark_handled(L, 1);
-    while (aws_promise_state(L, 1) == 0) {
-        if (lp->in_step)
-            return luaL_error(L, "await: cannot block inside a loop callback; run the code with AWS.async(fn) and await there");
-        if (!protected_turn(L, lp, -1) && aws_promise_state(L, 1) == 0)
-            return luaL_error(L, "await: the promise can never settle: the loop has nothing left to run");
-    }
-    aws_promise_push_value(L, 1);
-    if (aws_promise_state(L, 1) == 2)
-        return lua_error(L);
-    return 1;
-}
-
-static void resolve_delay(lua_State *L, aws_loop *lp, void *ud)
-{
-    int ref = (int)(intptr_t)ud;
-    (void)lp;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-    luaL_unref(L, LUA_REGISTRYINDEX, ref);
-    lua_rawgeti(L, -1, 1);
-    lua_rawgeti(L, -2, 2);
-    aws_promise_resolve(L, -2, -1);
-    lua_pop(L, 3);
-}
-
-static int l_delay(lua_State *L)
-{
-    aws_loop *lp = upvalue_loop(L);
-    lua_Number ms = luaL_checknumber(L, 1);
-    if (!(ms >= 0))
-        return luaL_argerror(L, 1, "delay: milliseconds must be a number >= 0");
-    lua_settop(L, 2);
-    aws_promise_new(L, lp);
-    lua_createtable(L, 2, 0);
-    lua_pushvalue(L, -2);
-    lua_rawseti(L, -2, 1);
-    lua_pushvalue(L, 2);
-    lua_rawseti(L, -2, 2);
-    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    if (!aws_timer_start(lp, (double)ms, resolve_delay, (void *)(intptr_t)ref)) {
-        luaL_unref(L, LUA_REGISTRYINDEX, ref);
-        return luaL_error(L, "delay: out of memory");
-    }
     return 1;
 }
 
@@ -596,21 +628,27 @@ static void fire_lua_timer(lua_State *L, aws_loop *lp, void *ud)
 static int l_timer(lua_State *L)
 {
     aws_loop *lp = upvalue_loop(L);
-    lua_Number ms = luaL_checknumber(L, 1);
-    if (!(ms >= 0))
-        return luaL_argerror(L, 1, "timer: milliseconds must be a number >= 0");
-    luaL_checktype(L, 2, LUA_TFUNCTION);
+    int is_number;
+    lua_Number ms = lua_tonumberx(L, 1, &is_number);
+    if (!is_number || !(ms >= 0))
+        return aws_raise_error(L, "TypeError", "timer: milliseconds must be a number >= 0, got %s", luaL_typename(L, 1));
+    if (lua_type(L, 2) != LUA_TFUNCTION)
+        return aws_raise_error(L, "TypeError", "timer: expected a function, got %s", luaL_typename(L, 2));
     lua_timer *lt = lua_newuserdatauv(L, sizeof *lt, 1);
     lt->timer = NULL;
     lt->ref = LUA_NOREF;
     luaL_setmetatable(L, TIMER_MT);
     lua_pushvalue(L, 2);
     lua_setiuservalue(L, -2, 1);
-    lt->timer = aws_timer_start(lp, (double)ms, fire_lua_timer, lt);
-    if (!lt->timer)
-        return luaL_error(L, "timer: out of memory");
+    /* The ref first: it may raise, and a started timer must find its handle alive. */
     lua_pushvalue(L, -1);
     lt->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lt->timer = aws_timer_start(lp, (double)ms, fire_lua_timer, lt);
+    if (!lt->timer) {
+        luaL_unref(L, LUA_REGISTRYINDEX, lt->ref);
+        lt->ref = LUA_NOREF;
+        return aws_raise_error(L, "OutOfMemoryError", "timer: out of memory");
+    }
     return 1;
 }
 
@@ -658,6 +696,9 @@ static void free_loop(aws_loop *lp)
     if (lp->epfd >= 0)
         close(lp->epfd);
     lp->evfd = lp->epfd = -1;
+    hooks_free(&lp->after_io);
+    hooks_free(&lp->idle);
+    hooks_free(&lp->closers);
 }
 
 /* Runs when the state closes (the loop is anchored in the registry, so never earlier). Nothing
@@ -670,13 +711,7 @@ static int loop_gc(lua_State *L)
     lp->closing = 1;
     lp->in_step = 0;
     for (;;) {
-        lua_pushcfunction(L, turn);
-        lua_pushlightuserdata(L, lp);
-        lua_pushinteger(L, -1);
-        lp->in_step++;
-        int status = lua_pcall(L, 2, 1, 0);
-        lp->in_step--;
-        if (status != LUA_OK) {
+        if (pcall_turn(L, lp, -1) != LUA_OK) {
             aws_report_error(L, lp, -1, "draining the loop at exit");
             lua_pop(L, 1);
             break;
@@ -686,8 +721,7 @@ static int loop_gc(lua_State *L)
         if (!alive)
             break;
     }
-    for (int i = 0; i < lp->nclosers; i++)
-        lp->closers[i].fn(L, lp, lp->closers[i].ud);
+    hooks_run(L, lp, &lp->closers);
     free_loop(lp);
     return 0;
 }
@@ -697,7 +731,7 @@ void aws_open_loop(lua_State *L)
     aws_loop *lp = lua_newuserdatauv(L, sizeof *lp, 0);
     memset(lp, 0, sizeof *lp);
     lp->epfd = lp->evfd = -1;
-    lp->queue_ref = lp->unhandled_ref = lp->config_ref = LUA_NOREF;
+    lp->queue_ref = lp->config_ref = LUA_NOREF;
     if (luaL_newmetatable(L, LOOP_MT)) {
         lua_pushcfunction(L, loop_gc);
         lua_setfield(L, -2, "__gc");
@@ -708,20 +742,18 @@ void aws_open_loop(lua_State *L)
     lp->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (lp->epfd < 0 || lp->evfd < 0) {
         free_loop(lp);
-        luaL_error(L, "awspromise: cannot create the loop's descriptors: %s", strerror(errno));
+        aws_raise_error(L, "LoopError", "awspromise: cannot create the loop's descriptors: %s", strerror(errno));
         return;
     }
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EVENTFD_TAG};
     if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->evfd, &ev) != 0) {
         free_loop(lp);
-        luaL_error(L, "awspromise: cannot watch the loop's eventfd: %s", strerror(errno));
+        aws_raise_error(L, "LoopError", "awspromise: cannot watch the loop's eventfd: %s", strerror(errno));
         return;
     }
     lp->qcap = INITIAL_JOB_CAPACITY;
     lua_createtable(L, INITIAL_JOB_CAPACITY * 4, 0);
     lp->queue_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_newtable(L);
-    lp->unhandled_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &loop_key);
@@ -736,8 +768,7 @@ void aws_open_loop(lua_State *L)
     static const luaL_Reg functions[] = {
         {"step", l_step},       {"run", l_run},         {"fd", l_fd},
         {"timeout", l_timeout}, {"alive", l_alive},     {"in_step", l_in_step},
-        {"wait", l_wait},       {"delay", l_delay},     {"set_config", l_set_config},
-        {"timer", l_timer},     {"now", l_now},
+        {"set_config", l_set_config}, {"timer", l_timer}, {"now", l_now},
         {NULL, NULL},
     };
     /* stack: module, loop */

@@ -307,7 +307,7 @@ static char **build_argv(lua_State *L)
         size_t len;
         const char *cmd = lua_tolstring(L, 1, &len);
         if (strlen(cmd) != len)
-            luaL_argerror(L, 1, "spawn: the command contains a NUL byte");
+            aws_raise_error(L, "TypeError", "spawn: the command contains a NUL byte");
         char **argv = lua_newuserdatauv(L, 4 * sizeof *argv, 0);
         argv[0] = (char *)shell[0];
         argv[1] = (char *)shell[1];
@@ -315,19 +315,20 @@ static char **build_argv(lua_State *L)
         argv[3] = NULL;
         return argv;
     }
-    luaL_argexpected(L, lua_type(L, 1) == LUA_TTABLE, 1, "a command string or an argv sequence");
+    if (lua_type(L, 1) != LUA_TTABLE)
+        aws_raise_error(L, "TypeError", "spawn: expected a command string or an argv sequence, got %s", luaL_typename(L, 1));
     lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
     if (n < 1)
-        luaL_argerror(L, 1, "spawn: the argv sequence is empty");
+        aws_raise_error(L, "TypeError", "spawn: the argv sequence is empty");
     if (n > 1 << 20)
-        luaL_argerror(L, 1, "spawn: too many arguments");
+        aws_raise_error(L, "TypeError", "spawn: too many arguments");
     char **argv = lua_newuserdatauv(L, (size_t)(n + 1) * sizeof *argv, 0);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, 1, i);
         size_t len;
         const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
         if (!s || strlen(s) != len)
-            luaL_error(L, "spawn: argv[%d] must be a string without NUL bytes", (int)i);
+            aws_raise_error(L, "TypeError", "spawn: argv[%d] must be a string without NUL bytes", (int)i);
         argv[i - 1] = (char *)s; /* anchored by the table at index 1 */
         lua_pop(L, 1);
     }
@@ -341,17 +342,18 @@ static int l_spawn(lua_State *L)
     double timeout = 0;
     lua_Integer max_buffer = DEFAULT_MAX_BUFFER;
     if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
+        if (lua_type(L, 2) != LUA_TTABLE)
+            aws_raise_error(L, "TypeError", "spawn: opts must be a table, got %s", luaL_typename(L, 2));
         lua_getfield(L, 2, "timeout");
         if (!lua_isnil(L, -1)) {
             timeout = lua_tonumber(L, -1);
             if (!lua_isnumber(L, -1) || !(timeout > 0))
-                luaL_argerror(L, 2, "spawn: opts.timeout must be a number of ms > 0");
+                aws_raise_error(L, "TypeError", "spawn: opts.timeout must be a number of ms > 0");
         }
         lua_getfield(L, 2, "maxBuffer");
         if (!lua_isnil(L, -1)) {
             if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1)
-                luaL_argerror(L, 2, "spawn: opts.maxBuffer must be an integer > 0");
+                aws_raise_error(L, "TypeError", "spawn: opts.maxBuffer must be an integer > 0");
             max_buffer = lua_tointeger(L, -1);
         }
         lua_pop(L, 2);
@@ -366,7 +368,7 @@ static int l_spawn(lua_State *L)
     proc *pr = calloc(1, sizeof *pr);
     if (!pr) {
         luaL_unref(L, LUA_REGISTRYINDEX, ref);
-        return luaL_error(L, "spawn: out of memory");
+        return aws_raise_error(L, "OutOfMemoryError", "spawn: out of memory");
     }
     pr->lp = lp;
     pr->ref = ref;

@@ -4,7 +4,9 @@
  * (onFulfilled, onRejected, derived promise), 5 a table with any further reactions in triples.
  * Most promises get exactly one reaction, so the common path allocates nothing but the userdata.
  * Reactions never run inside the call that settles or registers them: settling queues one job per
- * reaction on the loop, which runs them in order. */
+ * reaction on the loop, which runs them in order through the job runner registered here. Rejections
+ * nobody handled are kept in a list of this file's own and reported by an idle hook once the turn's
+ * jobs ran dry. */
 #include "core/promise.h"
 
 #include "core/error.h"
@@ -12,6 +14,11 @@
 #include <string.h>
 
 enum { PENDING = 0, FULFILLED = 1, REJECTED = 2 };
+/* Job kinds: AWS_JOB_CALL (0) is the loop's own. */
+enum { JOB_FULFILLED = 1, JOB_REJECTED, JOB_THENABLE };
+
+/* Registry key of the sequence of rejected promises with no handler yet. */
+static const char unhandled_key = 'U';
 enum { UV_VALUE = 1, UV_ON_FULFILLED, UV_ON_REJECTED, UV_DERIVED, UV_MORE, UV_COUNT = UV_MORE };
 
 typedef struct promise {
@@ -30,9 +37,12 @@ int aws_promise_test(lua_State *L, int idx)
     return luaL_testudata(L, idx, AWS_PROMISE_MT) != NULL;
 }
 
-static promise *check_promise(lua_State *L, int idx)
+static promise *check_promise(lua_State *L, int idx, const char *fname)
 {
-    return luaL_checkudata(L, idx, AWS_PROMISE_MT);
+    promise *p = luaL_testudata(L, idx, AWS_PROMISE_MT);
+    if (!p)
+        aws_raise_error(L, "TypeError", "%s: expected an awspromise promise, got %s", fname, luaL_typename(L, idx));
+    return p;
 }
 
 void aws_promise_new(lua_State *L, aws_loop *lp)
@@ -72,12 +82,12 @@ void aws_promise_mark_handled(lua_State *L, int idx)
 
 /* ---------------------------------------------------------------- settling */
 
-static void track_unhandled(lua_State *L, promise *p, int pidx)
+static void track_unhandled(lua_State *L, int pidx)
 {
-    aws_loop *lp = p->lp;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->unhandled_ref);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &unhandled_key);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
     lua_pushvalue(L, pidx);
-    lua_rawseti(L, -2, ++lp->nunhandled);
+    lua_rawseti(L, -2, n + 1);
     lua_pop(L, 1);
 }
 
@@ -94,7 +104,7 @@ static void settle(lua_State *L, int pidx, int state, int vidx)
     lua_setiuservalue(L, pidx, UV_VALUE);
     int n = p->nreactions;
     p->nreactions = 0;
-    int job = state == FULFILLED ? AWS_JOB_FULFILLED : AWS_JOB_REJECTED;
+    int job = state == FULFILLED ? JOB_FULFILLED : JOB_REJECTED;
     int handler_uv = state == FULFILLED ? UV_ON_FULFILLED : UV_ON_REJECTED;
     if (n >= 1) {
         lua_getiuservalue(L, pidx, handler_uv);
@@ -121,7 +131,7 @@ static void settle(lua_State *L, int pidx, int state, int vidx)
         lua_setiuservalue(L, pidx, UV_MORE);
     }
     if (state == REJECTED && !p->handled)
-        track_unhandled(L, p, pidx);
+        track_unhandled(L, pidx);
 }
 
 void aws_promise_reject(lua_State *L, int pidx, int ridx)
@@ -141,18 +151,19 @@ static void add_reaction(lua_State *L, int pidx, int on_fulfilled, int on_reject
     if (p->state != PENDING) {
         int fulfilled = p->state == FULFILLED;
         lua_getiuservalue(L, pidx, UV_VALUE);
-        aws_jobs_push(L, p->lp, fulfilled ? AWS_JOB_FULFILLED : AWS_JOB_REJECTED,
+        aws_jobs_push(L, p->lp, fulfilled ? JOB_FULFILLED : JOB_REJECTED,
                       fulfilled ? on_fulfilled : on_rejected, derived, -1);
         lua_pop(L, 1);
         return;
     }
+    /* The first reaction goes in user values UV_ON_FULFILLED..UV_DERIVED, the others in triples
+     * in the UV_MORE table. */
+    const int reaction[3] = {on_fulfilled, on_rejected, derived};
     if (p->nreactions == 0) {
-        lua_pushvalue(L, on_fulfilled);
-        lua_setiuservalue(L, pidx, UV_ON_FULFILLED);
-        lua_pushvalue(L, on_rejected);
-        lua_setiuservalue(L, pidx, UV_ON_REJECTED);
-        lua_pushvalue(L, derived);
-        lua_setiuservalue(L, pidx, UV_DERIVED);
+        for (int k = 0; k < 3; k++) {
+            lua_pushvalue(L, reaction[k]);
+            lua_setiuservalue(L, pidx, UV_ON_FULFILLED + k);
+        }
     } else {
         if (lua_getiuservalue(L, pidx, UV_MORE) != LUA_TTABLE) {
             lua_pop(L, 1);
@@ -161,12 +172,10 @@ static void add_reaction(lua_State *L, int pidx, int on_fulfilled, int on_reject
             lua_setiuservalue(L, pidx, UV_MORE);
         }
         int base = 3 * (p->nreactions - 1);
-        lua_pushvalue(L, on_fulfilled);
-        lua_rawseti(L, -2, base + 1);
-        lua_pushvalue(L, on_rejected);
-        lua_rawseti(L, -2, base + 2);
-        lua_pushvalue(L, derived);
-        lua_rawseti(L, -2, base + 3);
+        for (int k = 0; k < 3; k++) {
+            lua_pushvalue(L, reaction[k]);
+            lua_rawseti(L, -2, base + 1 + k);
+        }
         lua_pop(L, 1);
     }
     p->nreactions++;
@@ -224,7 +233,7 @@ static void resolve_now(lua_State *L, int pidx, int vidx)
         return;
     }
     p->locked = 1;
-    aws_jobs_push(L, p->lp, AWS_JOB_THENABLE, vidx, pidx, -1);
+    aws_jobs_push(L, p->lp, JOB_THENABLE, vidx, pidx, -1);
     lua_pop(L, 1);
 }
 
@@ -289,12 +298,14 @@ static void run_thenable(lua_State *L, int thenable, int pidx, int next_fn)
     lua_pop(L, 1);
 }
 
-void aws_run_job(lua_State *L, aws_loop *lp, int kind)
+/* The loop's job runner: a, b, c are the top three values; the loop pops what is left. */
+static void run_job(lua_State *L, aws_loop *lp, int kind, void *ud)
 {
+    (void)ud;
     int a = lua_gettop(L) - 2, b = a + 1, c = a + 2;
     switch (kind) {
-    case AWS_JOB_FULFILLED:
-    case AWS_JOB_REJECTED:
+    case JOB_FULFILLED:
+    case JOB_REJECTED:
         /* a: handler, b: derived promise or nil, c: value */
         if (is_callable(L, a)) {
             lua_pushvalue(L, a);
@@ -309,37 +320,37 @@ void aws_run_job(lua_State *L, aws_loop *lp, int kind)
             }
             lua_pop(L, 1);
         } else if (!lua_isnil(L, b)) {
-            settle(L, b, kind == AWS_JOB_FULFILLED ? FULFILLED : REJECTED, c);
+            settle(L, b, kind == JOB_FULFILLED ? FULFILLED : REJECTED, c);
         }
         break;
-    case AWS_JOB_THENABLE:
+    case JOB_THENABLE:
         /* a: thenable, b: promise, c: its `next` */
         run_thenable(L, a, b, c);
         break;
-    case AWS_JOB_CALL:
-        /* a: function, b and c: its two arguments */
-        lua_pushvalue(L, a);
-        lua_pushvalue(L, b);
-        lua_pushvalue(L, c);
-        aws_gate_call(L, lp, 2, 0, "callback");
-        break;
     default:
+        lua_pushfstring(L, "a job of unknown kind %d", kind);
+        aws_report_error(L, lp, -1, "running a promise job");
         break;
     }
-    lua_settop(L, a - 1);
 }
 
 /* ---------------------------------------------------------------- unhandled rejections */
 
-void aws_report_unhandled(lua_State *L, aws_loop *lp)
+/* The loop's idle hook. A reaction attached during the turn that rejected the promise still counts
+ * as handling it: that is why the report waits until the jobs ran dry. */
+static void report_unhandled(lua_State *L, aws_loop *lp, void *ud)
 {
-    int n = lp->nunhandled;
-    lp->nunhandled = 0;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->unhandled_ref);
+    (void)ud;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &unhandled_key);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    if (n == 0) {
+        lua_pop(L, 1);
+        return;
+    }
     int list = lua_gettop(L);
-    lua_newtable(L);
-    lua_rawseti(L, LUA_REGISTRYINDEX, lp->unhandled_ref);
-    for (int i = 1; i <= n; i++) {
+    lua_newtable(L); /* reports may reject more promises: they go to the next report */
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &unhandled_key);
+    for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, list, i);
         promise *p = lua_touserdata(L, -1);
         if (!p->handled && !p->reported) {
@@ -357,7 +368,7 @@ void aws_report_unhandled(lua_State *L, aws_loop *lp)
 
 static int l_next(lua_State *L)
 {
-    check_promise(L, 1);
+    check_promise(L, 1, "next");
     lua_settop(L, 3);
     aws_promise_new(L, ((promise *)lua_touserdata(L, 1))->lp);
     add_reaction(L, 1, 2, 3, 4);
@@ -366,7 +377,7 @@ static int l_next(lua_State *L)
 
 static int l_catch(lua_State *L)
 {
-    check_promise(L, 1);
+    check_promise(L, 1, "catch");
     lua_settop(L, 2);
     lua_pushnil(L);
     lua_insert(L, 2);
@@ -377,7 +388,7 @@ static int l_catch(lua_State *L)
 
 static int l_state(lua_State *L)
 {
-    promise *p = check_promise(L, 1);
+    promise *p = check_promise(L, 1, "state");
     lua_pushstring(L, state_names[p->state]);
     if (p->state == PENDING)
         return 1;
@@ -387,7 +398,7 @@ static int l_state(lua_State *L)
 
 static int l_tostring(lua_State *L)
 {
-    promise *p = check_promise(L, 1);
+    promise *p = check_promise(L, 1, "tostring");
     lua_pushfstring(L, "Promise (%s): %p", state_names[p->state], (void *)p);
     return 1;
 }
@@ -415,7 +426,7 @@ static int l_new(lua_State *L)
 {
     aws_loop *lp = lua_touserdata(L, lua_upvalueindex(1));
     if (!is_callable(L, 1))
-        return luaL_argerror(L, 1, "Promise.new: the executor must be callable");
+        return aws_raise_error(L, "TypeError", "Promise.new: the executor must be callable, got %s", luaL_typename(L, 1));
     lua_settop(L, 1);
     aws_promise_new(L, lp);
     lua_pushvalue(L, 1);
@@ -461,7 +472,7 @@ static int l_pending(lua_State *L)
 
 static int l_settle(lua_State *L)
 {
-    promise *p = check_promise(L, 1);
+    promise *p = check_promise(L, 1, "settle");
     lua_settop(L, 3);
     if (p->state != PENDING || p->locked) {
         lua_pushboolean(L, 0);
@@ -483,13 +494,77 @@ static int l_is_promise(lua_State *L)
 
 static int l_mark_handled(lua_State *L)
 {
-    check_promise(L, 1)->handled = 1;
+    check_promise(L, 1, "mark_handled")->handled = 1;
     return 0;
+}
+
+/* ---------------------------------------------------------------- waiting */
+
+/* Blocks the calling thread, turning the loop, until the promise settles; returns its value or
+ * raises its reason. */
+static int l_wait(lua_State *L)
+{
+    aws_loop *lp = lua_touserdata(L, lua_upvalueindex(1));
+    promise *p = check_promise(L, 1, "await");
+    lua_settop(L, 1);
+    p->handled = 1;
+    while (p->state == PENDING) {
+        if (aws_loop_in_step(lp))
+            return aws_raise_error(L, "LoopError", "await: cannot block inside a loop callback; run the code with AWS.async(fn) and await there");
+        if (!aws_loop_turn(L, lp, -1) && p->state == PENDING)
+            return aws_raise_error(L, "LoopError", "await: the promise can never settle: the loop has nothing left to run");
+    }
+    lua_getiuservalue(L, 1, UV_VALUE);
+    if (p->state == REJECTED)
+        return lua_error(L);
+    return 1;
+}
+
+/* The timer's ud is a registry ref to {promise, value}. */
+static void resolve_delay(lua_State *L, aws_loop *lp, void *ud)
+{
+    int ref = (int)(intptr_t)ud;
+    (void)lp;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    aws_promise_resolve(L, -2, -1);
+    lua_pop(L, 3);
+}
+
+/* delay(ms, value) -> a promise that fulfils with value after ms. */
+static int l_delay(lua_State *L)
+{
+    aws_loop *lp = lua_touserdata(L, lua_upvalueindex(1));
+    int is_number;
+    lua_Number ms = lua_tonumberx(L, 1, &is_number);
+    if (!is_number || !(ms >= 0))
+        return aws_raise_error(L, "TypeError", "delay: milliseconds must be a number >= 0, got %s", luaL_typename(L, 1));
+    lua_settop(L, 2);
+    aws_promise_new(L, lp);
+    lua_createtable(L, 2, 0);
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, -2, 1);
+    lua_pushvalue(L, 2);
+    lua_rawseti(L, -2, 2);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (!aws_timer_start(lp, (double)ms, resolve_delay, (void *)(intptr_t)ref)) {
+        luaL_unref(L, LUA_REGISTRYINDEX, ref);
+        return aws_raise_error(L, "OutOfMemoryError", "delay: out of memory");
+    }
+    return 1;
 }
 
 void aws_open_promise(lua_State *L)
 {
     /* stack: loop, module */
+    aws_loop *lp = lua_touserdata(L, -2);
+    aws_loop_set_job_runner(L, lp, run_job, NULL);
+    aws_loop_add_idle(L, lp, report_unhandled, NULL);
+    lua_newtable(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &unhandled_key);
+
     static const luaL_Reg methods[] = {
         {"next", l_next}, {"catch", l_catch}, {"state", l_state}, {NULL, NULL},
     };
@@ -514,6 +589,8 @@ void aws_open_promise(lua_State *L)
         {"pending", l_pending},
         {"settle", l_settle},
         {"mark_handled", l_mark_handled},
+        {"wait", l_wait},
+        {"delay", l_delay},
         {NULL, NULL},
     };
     lua_pushvalue(L, -2);

@@ -711,6 +711,9 @@ void aws_open_http(lua_State *L)
     h->max_sockets = 50;
     h->max_in_curl = 256;
     lua_rawsetp(L, LUA_REGISTRYINDEX, &engine_key); /* keeps the engine's memory alive */
+    /* These may raise, so before the first curl resource; both hooks cope with a NULL multi. */
+    aws_loop_add_after_io(L, lp, after_io, h);
+    aws_loop_add_closer(L, lp, close_engine, h);
     h->multi = curl_multi_init();
     h->signer = sigv4_signer_new();
     if (!h->multi || !h->signer) {
@@ -725,8 +728,6 @@ void aws_open_http(lua_State *L)
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, h->max_sockets);
-    aws_loop_set_after_io(lp, after_io, h);
-    aws_loop_add_closer(lp, close_engine, h);
 
     if (luaL_newmetatable(L, TRANSFER_MT)) {
         lua_newtable(L);

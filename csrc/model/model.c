@@ -389,7 +389,7 @@ void aws_open_model(lua_State *L)
     reg->loaded = NULL;
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, (void *)&l_model_load); /* anchors the registry */
-    aws_loop_add_closer(lp, close_models, reg);
+    aws_loop_add_closer(L, lp, close_models, reg);
     if (luaL_newmetatable(L, MODEL_MT)) {
         static const luaL_Reg methods[] = {
             {"metadata", l_metadata}, {"operations", l_operations}, {"operation", l_operation}, {NULL, NULL},
