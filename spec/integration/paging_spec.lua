@@ -195,12 +195,13 @@ describe("DynamoDB query and scan", function()
 
   setup(function()
     dynamodb = AWS.DynamoDB(logged("dynamodb"))
-    dynamodb:createTable({
-      TableName = TABLE,
-      KeySchema = {{AttributeName = "pk", KeyType = "HASH"}, {AttributeName = "sk", KeyType = "RANGE"}},
-      AttributeDefinitions = {{AttributeName = "pk", AttributeType = "S"}, {AttributeName = "sk", AttributeType = "N"}},
-      ProvisionedThroughput = {ReadCapacityUnits = 5, WriteCapacityUnits = 5},
-    }):promise():await()
+    local schema, attributes = {}, {}
+    for i, key in ipairs {{"pk", "HASH", "S"}, {"sk", "RANGE", "N"}} do
+      schema[i] = {AttributeName = key[1], KeyType = key[2]}
+      attributes[i] = {AttributeName = key[1], AttributeType = key[3]}
+    end
+    dynamodb:createTable({TableName = TABLE, KeySchema = schema, AttributeDefinitions = attributes,
+      ProvisionedThroughput = {ReadCapacityUnits = 5, WriteCapacityUnits = 5}}):promise():await()
     dynamodb:waitFor("tableExists", {TableName = TABLE, ["$waiter"] = {delay = 0.05}}):promise():await()
     local batches, batch = {}, {}
     for i = 1, 80 do

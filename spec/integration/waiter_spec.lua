@@ -101,13 +101,14 @@ end)
 describe("DynamoDB waiters", function()
   local TABLE = "waiter-" .. STAMP
 
-  it("tableExists after createTable, tableNotExists after deleteTable", function()
-    dynamodb:createTable({
-      TableName = TABLE,
-      KeySchema = {{AttributeName = "id", KeyType = "HASH"}},
+  local function create_table(name)
+    dynamodb:createTable({TableName = name, KeySchema = {{AttributeName = "id", KeyType = "HASH"}},
       AttributeDefinitions = {{AttributeName = "id", AttributeType = "S"}},
-      ProvisionedThroughput = {ReadCapacityUnits = 1, WriteCapacityUnits = 1},
-    }):promise():await()
+      ProvisionedThroughput = {ReadCapacityUnits = 1, WriteCapacityUnits = 1}}):promise():await()
+  end
+
+  it("tableExists after createTable, tableNotExists after deleteTable", function()
+    create_table(TABLE)
     local data = dynamodb:waitFor("tableExists", fast {TableName = TABLE}):promise():await()
     assert.equal("ACTIVE", data.Table.TableStatus)
     dynamodb:deleteTable({TableName = TABLE}):promise():await()
@@ -125,12 +126,7 @@ describe("DynamoDB waiters", function()
     local waiter, counter = counting(dynamodb:waitFor("tableExists", fast {TableName = name}))
     local p = waiter:promise()
     AWS.util.delay(150):await()
-    dynamodb:createTable({
-      TableName = name,
-      KeySchema = {{AttributeName = "id", KeyType = "HASH"}},
-      AttributeDefinitions = {{AttributeName = "id", AttributeType = "S"}},
-      ProvisionedThroughput = {ReadCapacityUnits = 1, WriteCapacityUnits = 1},
-    }):promise():await()
+    create_table(name)
     assert.equal("ACTIVE", p:await().Table.TableStatus)
     assert.is_true(counter.retries >= 1)
   end)
