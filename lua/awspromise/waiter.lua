@@ -137,12 +137,14 @@ end
 local Waiter = {}
 Waiter.__index = Waiter
 
+-- As for any request, a listener that raises before completion makes its error the outcome.
 local function emit(self, event, ...)
   local list = self.listeners and self.listeners[event]
   for i = 1, list and #list or 0 do
     local ok, err = pcall(list[i], ...)
-    if not ok then io.stderr:write("awspromise: a waiter's '", event, "' listener raised: ", tostring(err), "\n") end
+    if not ok then return false, err end
   end
+  return true
 end
 
 -- The response of the waiter: the last attempt's, as the waiter's own.
@@ -160,7 +162,11 @@ local function finish(self, ok, value, attempt_response)
   self.transfer, self.timer = nil, nil
   local response = own_response(self, attempt_response, ok, value)
   self.response = response
-  if ok then emit(self, "success", response) else emit(self, "error", value, response) end
+  if ok then
+    local fine, err = emit(self, "success", response)
+    if not fine then ok, value, response.data, response.error = false, err, nil, err end
+  end
+  if not ok then emit(self, "error", value, response) end
   emit(self, "complete", response)
   core.settle(self.outcome, ok, value)
 end
@@ -191,7 +197,8 @@ local function judge(self, request)
     return finish(self, false, not_ready(self, response), response)
   end
   self.retryCount = self.retryCount + 1
-  emit(self, "retry", own_response(self, response, false, not_ready(self, response)))
+  local fine, err = emit(self, "retry", own_response(self, response, false, not_ready(self, response)))
+  if not fine then return finish(self, false, err, response) end
   self.state = "waiting"
   self.timer = core.timer(self.delay * 1000, function()
     self.timer = nil

@@ -189,6 +189,14 @@ describe("waitFor as a Request", function()
     assert.equal(1, completes)
   end)
 
+  it("a success listener that raises makes its error the outcome", function()
+    local waiter = s3:waitFor("bucketExists", {Bucket = "waiter-" .. STAMP})
+    waiter:on("success", function() error({code = "ListenerSaysNo"}) end)
+    local state, err = support.settle(waiter:promise())
+    assert.equal("rejected", state)
+    assert.equal("ListenerSaysNo", err.code)
+  end)
+
   it("promise() follows the promise dependency like any request", function()
     local made = 0
     local function library(executor)
