@@ -2,6 +2,7 @@
 """A small EC2 service for local runs: the ec2 (query) protocol over a little in-memory state.
 
     /usr/bin/python3 tools/ec2_fixture.py [--port N] [--port-file FILE] [--region us-east-1]
+        [--pending-seconds S] [--shutdown-seconds S]
 
 Listens on 127.0.0.1 (port 0 = any free port), prints "PORT <n>" on stdout (and writes it to
 --port-file). Requests are form-encoded POST bodies (or a GET query string) carrying
@@ -11,6 +12,11 @@ are the EC2 error document with status 400. No signature checking here: tools/si
 Actions: DescribeInstances (InstanceId.N, Filter.N.Name / Filter.N.Value.M, MaxResults / NextToken),
 RunInstances (ImageId, InstanceType, MinCount, MaxCount, KeyName, TagSpecification.N...),
 TerminateInstances, StopInstances, StartInstances (InstanceId.N). A few instances are seeded at start.
+Instances change state over time: a new instance is pending for --pending-seconds (default 0: it is
+running by the time anyone looks), a started one pending as long; a terminated one is shutting-down
+for --shutdown-seconds (default 0: terminated at once), a stopped one stopping as long. The tags
+fixture:pending-seconds and fixture:shutdown-seconds given at RunInstances set both for that instance
+(for the waiter specs).
 The process exits when its parent process (or --parent PID, which must be the parent) goes away.
 """
 
@@ -52,9 +58,11 @@ def iso(ts):
 class State:
     """Instances in creation order; every method runs under the lock."""
 
-    def __init__(self, region):
+    def __init__(self, region, pending_seconds=0.0, shutdown_seconds=0.0):
         self.lock = threading.Lock()
         self.region = region
+        self.pending_seconds = pending_seconds
+        self.shutdown_seconds = shutdown_seconds
         self.instances = {}  # id -> dict, insertion ordered
         self.counter = 0
         self.seed()
@@ -75,6 +83,8 @@ class State:
                     launched)
 
     def launch(self, image_id, instance_type, count, tags, state, launched=None, key_name=None):
+        pending_seconds = seconds_tag(tags, "fixture:pending-seconds", self.pending_seconds)
+        shutdown_seconds = seconds_tag(tags, "fixture:shutdown-seconds", self.shutdown_seconds)
         reservation = self.new_id("r")
         created = []
         for i in range(count):
@@ -94,10 +104,41 @@ class State:
                 "availabilityZone": self.region + "a",
                 "keyName": key_name,
                 "tags": list(tags),
+                "settles": None,
+                "target": None,
+                "pendingSeconds": pending_seconds,
+                "shutdownSeconds": shutdown_seconds,
             }
+            if state == "pending":
+                begin_transition(inst, "running", inst["pendingSeconds"])
             self.instances[iid] = inst
             created.append(inst)
         return reservation, created
+
+
+TRANSIENT = {"running": "pending", "terminated": "shutting-down", "stopped": "stopping"}
+
+
+def seconds_tag(tags, key, default):
+    for k, v in tags:
+        if k == key:
+            try:
+                return max(0.0, float(v))
+            except ValueError:
+                raise EC2Error("InvalidParameterValue", "The tag %s must be a number of seconds" % key)
+    return default
+
+
+def begin_transition(inst, target, seconds):
+    """The instance reaches `target` after `seconds` (0: at the next look); meanwhile it is in the
+    transient state."""
+    inst["state"] = TRANSIENT[target]
+    inst["settles"], inst["target"] = time.time() + seconds, target
+
+
+def settle(inst):
+    if inst["target"] is not None and time.time() >= inst["settles"]:
+        inst["state"], inst["settles"], inst["target"] = inst["target"], None, None
 
 
 def param_list(params, prefix):
@@ -313,10 +354,8 @@ def describe_instances(state, params):
                            "Value ( %d ) for parameter maxResults is invalid. "
                            "Expecting a value between 5 and 1000." % max_results)
     candidates = lookup(state, ids) if ids else list(state.instances.values())
-    # A pending instance has come up by the time anyone looks again.
     for inst in candidates:
-        if inst["state"] == "pending":
-            inst["state"] = "running"
+        settle(inst)
     out = []
     for inst in candidates:
         ok = True
@@ -405,6 +444,8 @@ def run_instances(state, params):
 def change_state(state, params, response, new_state, allowed_from):
     insts = lookup(state, instance_ids(params, required=True))
     for inst in insts:
+        settle(inst)
+    for inst in insts:
         if inst["state"] not in allowed_from and inst["state"] != new_state:
             raise EC2Error("IncorrectInstanceState",
                            "The instance '%s' is not in a state from which it can be %s." % (
@@ -412,9 +453,12 @@ def change_state(state, params, response, new_state, allowed_from):
     items = []
     for inst in insts:
         previous = inst["state"]
-        inst["state"] = new_state
+        if previous != new_state:
+            seconds = inst["pendingSeconds"] if new_state == "running" else inst["shutdownSeconds"]
+            begin_transition(inst, new_state, seconds)
+            settle(inst)
         items.append("<item>%s%s%s</item>" % (x("instanceId", inst["instanceId"]),
-                                              state_xml("currentState", new_state),
+                                              state_xml("currentState", inst["state"]),
                                               state_xml("previousState", previous)))
     return response, "<instancesSet>%s</instancesSet>" % "".join(items)
 
@@ -558,10 +602,13 @@ def main():
     ap.add_argument("--port-file")
     ap.add_argument("--region", default="us-east-1")
     ap.add_argument("--parent", type=int, help="exit when this process (our parent) is gone")
+    ap.add_argument("--pending-seconds", type=float, default=0.0, help="how long a new instance stays pending")
+    ap.add_argument("--shutdown-seconds", type=float, default=0.0,
+                    help="how long a terminated (stopped) instance stays shutting-down (stopping)")
     args = ap.parse_args()
     parent = args.parent or os.getppid()
     srv = Server(("127.0.0.1", args.port), Handler)
-    srv.state = State(args.region)
+    srv.state = State(args.region, args.pending_seconds, args.shutdown_seconds)
     port = srv.server_address[1]
     if args.port_file:
         tmp = args.port_file + ".tmp"

@@ -11,6 +11,9 @@
 --   models.path(id, version[, kind])          -> file path of <prefix>-<version>.<kind>.json (kind "min")
 --   models.read(id[, version])                -> the min.json text (version nil: the newest)
 --   models.read_extra(id, version, kind)      -> the "paginators" or "waiters2" text, nil if not shipped
+--   models.definitions(client, kind)          -> a client's paginators or waiters (kind "paginators" or
+--                                                "waiters"): name -> definition as in the JSON file,
+--                                                decoded once per model; {} when there are none
 --   models.read_data(name)                    -> text of another data file of the directory, e.g.
 --                                                "region_config_data.json"
 --
@@ -260,6 +263,52 @@ function M.read_extra(id, version, kind)
   end
   local path = M.path(id, version, kind)
   return (read_file(path))
+end
+
+-- The decoded extras: "id@version" -> {paginators =, waiters =}.
+local extras = {}
+
+local EXTRA_FILES = {paginators = {"paginators", "pagination"}, waiters = {"waiters2", "waiters"}}
+
+local function shipped_definitions(id, version, kind)
+  local key = id .. "@" .. version
+  local entry = extras[key]
+  if not entry then
+    entry = {}
+    extras[key] = entry
+  end
+  local found = entry[kind]
+  if found then return found end
+  local file, field = EXTRA_FILES[kind][1], EXTRA_FILES[kind][2]
+  local text = M.read_extra(id, version, file)
+  found = {}
+  if text then
+    local ok, decoded = pcall(require("awspromise.core").json_decode, text)
+    if not ok or type(decoded) ~= "table" then
+      fail("ModelError", M.path(id, version, file) .. " is not a JSON object: " .. tostring(decoded), 3)
+    end
+    if kind == "waiters" and decoded.version ~= 2 then
+      fail("ModelError", M.path(id, version, file) .. " is not a version 2 waiters file", 3)
+    end
+    found = type(decoded[field]) == "table" and decoded[field] or {}
+  end
+  entry[kind] = found
+  return found
+end
+
+-- A client of a shipped model (client.modelVersion, set by Service.new) reads the model's files;
+-- a client of AWS.Service{apiConfig = table} uses the table's `paginators` and `waiters` (as
+-- in the JavaScript SDK, either the map itself or the whole file's object).
+function M.definitions(client, kind)
+  if not EXTRA_FILES[kind] then
+    fail("ConfigError", "definitions: kind must be 'paginators' or 'waiters', got " .. tostring(kind), 2)
+  end
+  if client.modelVersion then return shipped_definitions(client.serviceIdentifier, client.modelVersion, kind) end
+  local api = client.config and client.config.apiConfig
+  local given = type(api) == "table" and api[kind]
+  if type(given) ~= "table" then return {} end
+  local field = EXTRA_FILES[kind][2]
+  return type(given[field]) == "table" and given[field] or given
 end
 
 function M.read_data(name)

@@ -11,6 +11,12 @@ local pending, settle = core.pending, core.settle
 local Request = {}
 Request.__index = Request
 
+-- The methods of a response (request.response, data["$response"]); paginator.lua adds hasNextPage
+-- and nextPage.
+local Response = {}
+Response.__index = Response
+Request.Response = Response
+
 local EVENTS = {
   validate = true, build = true, sign = true, send = true, retry = true, success = true,
   error = true, complete = true, httpHeaders = true, httpData = true,
@@ -80,7 +86,7 @@ end
 
 local function response_of(self, http)
   local headers = http and http.headers or {}
-  return {
+  return setmetatable({
     statusCode = http and http.statusCode,
     headers = headers,
     httpResponse = http,
@@ -88,7 +94,7 @@ local function response_of(self, http)
     extendedRequestId = headers["x-amz-id-2"],
     retryCount = self.retryCount,
     request = self,
-  }
+  }, Response)
 end
 
 local function finish(self, ok, value, http)

@@ -128,6 +128,7 @@ function Service.new(global, options, class)
     local version = models.pick(class.id, asked)
     model = load_model_text(models.read(class.id, version), class.id .. "@" .. version)
     self.serviceIdentifier = class.id
+    self.modelVersion = version
   else
     if options.apiConfig == nil then
       error(make_error("ConfigError", "AWS.Service needs options.apiConfig (a model table, JSON text or a file path)"), 3)
@@ -302,5 +303,9 @@ function Service:signingOptions(creds)
   self.signCache = {creds = creds, timeOffset = offset, options = options}
   return options
 end
+
+-- Paging and waiters live in their own files and add their methods here and to AWS.Request.
+require("awspromise.paginator").install(Service, Request)
+require("awspromise.waiter").install(Service, Request)
 
 return Service
