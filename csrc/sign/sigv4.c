@@ -145,9 +145,9 @@ int sigv4_format_time(int64_t t, char out[17])
     if (y < 0 || y > 9999)
         return 0;
     int hh = (int)(secs / 3600), mm = (int)(secs / 60 % 60), ss = (int)(secs % 60);
-    int v[] = {(int)(y / 1000), (int)(y / 100 % 10), (int)(y / 10 % 10), (int)(y % 10),
-               m / 10, m % 10, d / 10, d % 10, -1, hh / 10, hh % 10, mm / 10, mm % 10,
-               ss / 10, ss % 10};
+    const int v[] = {(int)(y / 1000), (int)(y / 100 % 10), (int)(y / 10 % 10), (int)(y % 10),
+                     m / 10, m % 10, d / 10, d % 10, -1, hh / 10, hh % 10, mm / 10, mm % 10,
+                     ss / 10, ss % 10};
     for (int i = 0; i < 15; i++)
         out[i] = v[i] < 0 ? 'T' : (char)('0' + v[i]);
     out[15] = 'Z';

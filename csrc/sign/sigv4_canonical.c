@@ -240,8 +240,9 @@ static int cmp_hent(const void *pa, const void *pb)
     return a->order < b->order ? -1 : a->order > b->order;
 }
 
-int sigv4_emit_headers(sigv4_signer *s, size_t n, strbuf *hdr, strbuf *sh)
+int sigv4_emit_headers(sigv4_signer *s, size_t n, int with_signed_list)
 {
+    strbuf *hdr = &s->hdr, *sh = &s->sh;
     for (size_t i = 0; i < n; i++) {
         s->hents[i].name = s->hscratch.data + s->hents[i].name_off;
         s->hents[i].val = s->hscratch.data + s->hents[i].val_off;
@@ -249,7 +250,7 @@ int sigv4_emit_headers(sigv4_signer *s, size_t n, strbuf *hdr, strbuf *sh)
     if (n > 1)
         qsort(s->hents, n, sizeof(hent), cmp_hent);
     sb_reset(hdr);
-    if (sh)
+    if (with_signed_list)
         sb_reset(sh);
     for (size_t i = 0; i < n; i++) {
         const hent *e = &s->hents[i];
@@ -261,7 +262,7 @@ int sigv4_emit_headers(sigv4_signer *s, size_t n, strbuf *hdr, strbuf *sh)
         } else {
             sb_append(hdr, e->name, e->name_len);
             sb_putc(hdr, ':');
-            if (sh) {
+            if (with_signed_list) {
                 if (sh->len)
                     sb_putc(sh, ';');
                 sb_append(sh, e->name, e->name_len);
@@ -270,9 +271,9 @@ int sigv4_emit_headers(sigv4_signer *s, size_t n, strbuf *hdr, strbuf *sh)
         sb_append(hdr, e->val, e->val_len);
         sb_putc(hdr, '\n');
     }
-    if (sh && !sh->data)
+    if (with_signed_list && !sh->data)
         sb_append(sh, "", 0);
-    return !hdr->failed && !(sh && sh->failed);
+    return !hdr->failed && !(with_signed_list && sh->failed);
 }
 
 /* ---------------------------------------------------------------- query */
@@ -388,7 +389,7 @@ int sigv4_canonical_request(sigv4_signer *s, const sigv4_request *req, const sig
              !sigv4_push_header(s, &nh, "x-amz-content-sha256", 20, ph, strlen(ph), KEEP_ALL)))
             return SIGV4_ENOMEM;
     }
-    if (!sigv4_emit_headers(s, nh, &s->hdr, &s->sh))
+    if (!sigv4_emit_headers(s, nh, 1))
         return SIGV4_ENOMEM;
 
     size_t nq = 0;

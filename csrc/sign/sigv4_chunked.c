@@ -57,7 +57,7 @@ int sigv4_trailer_signature(sigv4_signer *s, const sigv4_params *p, const char p
                          trailers[i].value_len, KEEP_ALL))
             return SIGV4_ENOMEM;
     }
-    if (!sigv4_emit_headers(s, nh, &s->hdr, NULL))
+    if (!sigv4_emit_headers(s, nh, 0))
         return SIGV4_ENOMEM;
     if (!sigv4_sha256(s, s->hdr.data, s->hdr.len, NULL, 0, d))
         return SIGV4_ECRYPTO;

@@ -79,8 +79,9 @@ int sigv4_encode_component(strbuf *dst, const char *src, size_t len, int decode)
 /* Collects one header (lower-cased name, folded value) unless drop skips it. */
 int sigv4_push_header(sigv4_signer *s, size_t *n, const char *name, size_t nlen,
                       const char *val, size_t vlen, unsigned drop);
-/* Sorts the n collected headers into "name:v1,v2\n" lines in hdr and "a;b" in sh (if any). */
-int sigv4_emit_headers(sigv4_signer *s, size_t n, strbuf *hdr, strbuf *sh);
+/* Sorts the n collected headers into "name:v1,v2\n" lines in s->hdr and, with_signed_list,
+ * their names "a;b" in s->sh. */
+int sigv4_emit_headers(sigv4_signer *s, size_t n, int with_signed_list);
 /* Collects one query parameter (name and value encoded; decoded first when decode). */
 int sigv4_push_pair(sigv4_signer *s, size_t *n, const char *name, size_t nlen,
                     const char *val, size_t vlen, int decode);
