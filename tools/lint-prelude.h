@@ -9,7 +9,9 @@ __attribute__((noreturn)) int luaL_error(lua_State *L, const char *fmt, ...);
 __attribute__((noreturn)) int luaL_argerror(lua_State *L, int arg, const char *extramsg);
 __attribute__((noreturn)) int luaL_typeerror(lua_State *L, int arg, const char *tname);
 
-/* core/error.h: they raise an awspromise.Error */
+/* core/error.h: they raise an awspromise.Error (aws_raise_serialization is a function in some
+ * versions of the header and a macro over aws_raise_error in others). */
+__attribute__((noreturn)) int aws_raise_error(lua_State *L, const char *code, const char *fmt, ...);
 __attribute__((noreturn)) int aws_raise_serialization(lua_State *L, const char *fmt, ...);
 __attribute__((noreturn)) int aws_raise_oom(lua_State *L, const char *what);
 
