@@ -7,10 +7,31 @@ LUA_INCDIR ?= /usr/include/lua5.4
 BUSTED     ?= $(LUA) /usr/bin/busted
 PKGS        = libcurl libcjson openssl expat
 
+# The module's version has one source, lua/awspromise/version.lua (AWS.VERSION); C gets it for
+# the User-Agent header. spec/unit/version_spec.lua holds the rockspec and this line to it.
+VERSION := $(shell sed -n 's/^return "\([^"]*\)".*/\1/p' lua/awspromise/version.lua)
+ifeq ($(VERSION),)
+$(error lua/awspromise/version.lua must hold the line: return "X.Y.Z")
+endif
+
+# Include and link flags of libcurl, cJSON, OpenSSL (libcrypto) and expat. `luarocks make`
+# passes DEPS_CFLAGS and DEPS_LIBS built from the directories it found for the rockspec's
+# external_dependencies; without them pkg-config answers (once), and failing that the plain
+# library names. EXTRA_CFLAGS and EXTRA_LIBS are added after them, for anything else.
+ifeq ($(origin DEPS_CFLAGS),undefined)
+DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+endif
+ifeq ($(origin DEPS_LIBS),undefined)
+DEPS_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lcjson -lssl -lcrypto -lexpat)
+endif
+EXTRA_CFLAGS ?=
+EXTRA_LIBS ?=
+
 CC      ?= cc
 OPT     ?= -O2
-CFLAGS_BASE = -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror -D_GNU_SOURCE -Icsrc -I$(LUA_INCDIR) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lcjson -lssl -lcrypto -lexpat)
+INCLUDES = -D_GNU_SOURCE -Icsrc -I$(LUA_INCDIR) $(DEPS_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS_BASE = -std=c11 $(OPT) -g -fPIC -Wall -Wextra -Werror $(INCLUDES) -DAWSPROMISE_VERSION='"$(VERSION)"'
+LIBS    = $(DEPS_LIBS) $(EXTRA_LIBS)
 SANFLAGS =
 
 BUILD   ?= build
@@ -27,7 +48,7 @@ INST_LUADIR ?= /usr/local/share/lua/5.4
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all deps test spec unit integration layers valgrind asan bench demo install clean
+.PHONY: all deps test spec unit integration layers lint check-size print-version valgrind asan bench demo install clean
 
 all: $(CORE)
 
@@ -38,6 +59,9 @@ $(BUILD)/obj/%.o: csrc/%.c
 
 -include $(DEPFILES)
 
+# The version is compiled in (the User-Agent): a new one rebuilds.
+$(OBJECTS): lua/awspromise/version.lua
+
 $(CORE): $(OBJECTS)
 	@mkdir -p $(dir $@)
 	$(CC) -shared $(SANFLAGS) -o $@ $(OBJECTS) $(LIBS)
@@ -46,15 +70,30 @@ $(CORE): $(OBJECTS)
 deps:
 	bash tools/setup-deps
 
-# The whole test suite, from a fresh Debian 12 machine: the layering check, then every spec.
+# The whole test suite, from a fresh Debian 12 machine: the static checks (lint, layering, file
+# sizes), then every spec.
 test: deps
 	$(MAKE) all
+	$(MAKE) lint
 	$(MAKE) layers
+	$(MAKE) check-size
 	$(MAKE) spec
 
 # Fails on a call from one C file into a layer above it (ARCHITECTURE.md); --list shows them all.
 layers: $(CORE)
 	$(LUA) tools/layers $(BUILD)
+
+# luacheck over lua/, cppcheck and clang-tidy over csrc/ with the build's flags (tools/lint says
+# which checks and why; tools/lint-known lists the findings already in the tree).
+lint:
+	LINT_CFLAGS="$(INCLUDES)" bash tools/lint
+
+print-version:
+	@echo $(VERSION)
+
+# Fails when a file under csrc/ or lua/ passes 800 lines.
+check-size:
+	bash tools/check-size
 
 # busted's own summary, then the same counts as one plain "N passed, N failed, N skipped" line.
 # spec/unit needs no server and runs in seconds; spec/integration starts local services on

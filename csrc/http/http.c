@@ -22,7 +22,7 @@
 #include <time.h>
 
 #define TRANSFER_MT "awspromise.Transfer"
-#define USER_AGENT "awspromise/0.1.0 lua/5.4"
+#define USER_AGENT "awspromise/" AWSPROMISE_VERSION " lua/5.4" /* version.lua, by the Makefile */
 
 enum { UV_PROMISE = 1, UV_BODY, UV_ON_UPLOAD, UV_ON_DOWNLOAD, UV_OPTS, UV_TRANSFER_COUNT = UV_OPTS };
 

@@ -300,55 +300,72 @@ static void set_str(lua_State *L, const char *k, const char *v, size_t len)
 
 /* ---------------------------------------------------------------- functions */
 
-/* sign(request, creds, opts) -> result table (see the module documentation in sigv4.h). */
-static int l_sign(lua_State *L)
-{
-    static const char fn[] = "signer.sign";
+/* One request through the signer: what the arguments say and what the signer made of it. */
+typedef struct signing {
     sigv4_request r;
     sigv4_params p;
     sigv4_result out;
-    int unsigned_pl;
+} signing;
+
+/* sign(request, creds, opts) when full, else canonical_request(request, opts [, creds]): the
+ * credentials matter to a canonical request only when it is presigned (the credential is part
+ * of the signed query). Runs the signer on them; raises on any error. */
+static void run_signer(lua_State *L, const char *fn, int full, signing *g)
+{
+    int opts_idx = full ? 3 : 2, creds_idx = full ? 2 : 3, unsigned_pl;
     lua_settop(L, 3);
-    memset(&p, 0, sizeof p);
-    read_request(L, 1, fn, &r);
-    read_creds(L, 2, fn, &p);
-    read_opts(L, 3, fn, &p, &unsigned_pl);
-    if (unsigned_pl && !r.payload_hash)
-        r.payload_hash = SIGV4_UNSIGNED_PAYLOAD;
-    check_rc(L, sigv4_sign(state(L)->signer, &r, &p, &out), fn);
+    memset(&g->p, 0, sizeof g->p);
+    read_request(L, 1, fn, &g->r);
+    read_opts(L, opts_idx, fn, &g->p, &unsigned_pl);
+    if (full || !lua_isnoneornil(L, creds_idx))
+        read_creds(L, creds_idx, fn, &g->p);
+    else if (g->p.expires > 0)
+        luaL_error(L, "%s: creds (3rd argument) are needed to presign", fn);
+    if (unsigned_pl && !g->r.payload_hash)
+        g->r.payload_hash = SIGV4_UNSIGNED_PAYLOAD;
+    sigv4_signer *signer = state(L)->signer;
+    check_rc(L, full ? sigv4_sign(signer, &g->r, &g->p, &g->out)
+                     : sigv4_canonical_request(signer, &g->r, &g->p, &g->out), fn);
+}
+
+/* sign(request, creds, opts) -> result table (see the module documentation in sigv4.h). */
+static int l_sign(lua_State *L)
+{
+    signing g;
+    run_signer(L, "signer.sign", 1, &g);
 
     lua_createtable(L, 0, 16);
-    set_str(L, "canonical_request", out.canonical_request, out.canonical_request_len);
-    set_str(L, "string_to_sign", out.string_to_sign, out.string_to_sign_len);
-    set_str(L, "signature", out.signature, 64);
-    set_str(L, "signed_headers", out.signed_headers, strlen(out.signed_headers));
-    set_str(L, "scope", out.scope, strlen(out.scope));
-    set_str(L, "amz_date", out.amz_date, 16);
-    set_str(L, "payload_hash", out.payload_hash, strlen(out.payload_hash));
-    if (p.expires > 0) {
-        set_str(L, "auth_query", out.auth_query, out.auth_query_len);
-        set_str(L, "canonical_query", out.canonical_query, out.canonical_query_len);
+    set_str(L, "canonical_request", g.out.canonical_request, g.out.canonical_request_len);
+    set_str(L, "string_to_sign", g.out.string_to_sign, g.out.string_to_sign_len);
+    set_str(L, "signature", g.out.signature, 64);
+    set_str(L, "signed_headers", g.out.signed_headers, strlen(g.out.signed_headers));
+    set_str(L, "scope", g.out.scope, strlen(g.out.scope));
+    set_str(L, "amz_date", g.out.amz_date, 16);
+    set_str(L, "payload_hash", g.out.payload_hash, strlen(g.out.payload_hash));
+    if (g.p.expires > 0) {
+        set_str(L, "auth_query", g.out.auth_query, g.out.auth_query_len);
+        set_str(L, "canonical_query", g.out.canonical_query, g.out.canonical_query_len);
         /* The request's own query first, as given, then the authentication parameters. */
-        if (r.query_len) {
-            lua_pushlstring(L, r.query, r.query_len);
+        if (g.r.query_len) {
+            lua_pushlstring(L, g.r.query, g.r.query_len);
             lua_pushliteral(L, "&");
-            lua_pushlstring(L, out.auth_query, out.auth_query_len);
+            lua_pushlstring(L, g.out.auth_query, g.out.auth_query_len);
             lua_concat(L, 3);
         } else {
-            lua_pushlstring(L, out.auth_query, out.auth_query_len);
+            lua_pushlstring(L, g.out.auth_query, g.out.auth_query_len);
         }
         lua_pushvalue(L, -1);
         lua_setfield(L, -3, "query");
-        lua_pushlstring(L, r.path, r.path_len);
+        lua_pushlstring(L, g.r.path, g.r.path_len);
         lua_pushliteral(L, "?");
         lua_rotate(L, -3, -1);
         lua_concat(L, 3);
         lua_setfield(L, -2, "url");
         return 1;
     }
-    lua_createtable(L, (int)out.n_add, 0);
-    for (size_t i = 0; i < out.n_add; i++) {
-        const sigv4_header *h = &out.add[i];
+    lua_createtable(L, (int)g.out.n_add, 0);
+    for (size_t i = 0; i < g.out.n_add; i++) {
+        const sigv4_header *h = &g.out.add[i];
         lua_createtable(L, 2, 0);
         lua_pushlstring(L, h->name, h->name_len);
         lua_rawseti(L, -2, 1);
@@ -365,24 +382,10 @@ static int l_sign(lua_State *L)
 /* canonical_request(request, opts [, creds]) -> string, signed headers */
 static int l_canonical_request(lua_State *L)
 {
-    static const char fn[] = "signer.canonical_request";
-    sigv4_request r;
-    sigv4_params p;
-    sigv4_result out;
-    int unsigned_pl;
-    lua_settop(L, 3);
-    memset(&p, 0, sizeof p);
-    read_request(L, 1, fn, &r);
-    read_opts(L, 2, fn, &p, &unsigned_pl);
-    if (!lua_isnoneornil(L, 3))
-        read_creds(L, 3, fn, &p);
-    else if (p.expires > 0)
-        luaL_error(L, "%s: creds (3rd argument) are needed to presign", fn);
-    if (unsigned_pl && !r.payload_hash)
-        r.payload_hash = SIGV4_UNSIGNED_PAYLOAD;
-    check_rc(L, sigv4_canonical_request(state(L)->signer, &r, &p, &out), fn);
-    lua_pushlstring(L, out.canonical_request, out.canonical_request_len);
-    lua_pushstring(L, out.signed_headers);
+    signing g;
+    run_signer(L, "signer.canonical_request", 0, &g);
+    lua_pushlstring(L, g.out.canonical_request, g.out.canonical_request_len);
+    lua_pushstring(L, g.out.signed_headers);
     return 2;
 }
 
@@ -438,7 +441,7 @@ static int l_signing_key(lua_State *L)
     static const char fn[] = "signer.signing_key";
     lua_settop(L, 4);
     static const char *names[] = {"secret", "date", "region", "service"};
-    char date[17], hex[65];
+    char date[17];
     unsigned char key[32];
     size_t slen;
     for (int i = 1; i <= 4; i++)
@@ -448,11 +451,8 @@ static int l_signing_key(lua_State *L)
     date8_arg(L, 2, fn, date);
     check_rc(L, sigv4_signing_key(state(L)->signer, secret, slen, date, lua_tostring(L, 3),
                                   lua_tostring(L, 4), key), fn);
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        hex[2 * i] = digits[key[i] >> 4];
-        hex[2 * i + 1] = digits[key[i] & 15];
-    }
+    char hex[65];
+    sigv4_hex32(key, hex);
     lua_pushlstring(L, (const char *)key, 32);
     lua_pushlstring(L, hex, 64);
     return 2;
@@ -469,21 +469,33 @@ static void secret_arg(lua_State *L, int idx, const char *fn, sigv4_params *p)
     p->secret_access_key = field_str(L, idx, "secretAccessKey", fn, "creds", 1, &p->secret_len);
 }
 
+/* What every signature needs: the secret and the scope (region, service, time). */
+static void read_key_args(lua_State *L, const char *fn, int secret_idx, int scope_idx,
+                          sigv4_params *p)
+{
+    memset(p, 0, sizeof *p);
+    secret_arg(L, secret_idx, fn, p);
+    read_scope(L, scope_idx, fn, p);
+}
+
+static int push_signature(lua_State *L, const char *fn, int rc, const char sig[65])
+{
+    check_rc(L, rc, fn);
+    lua_pushlstring(L, sig, 64);
+    return 1;
+}
+
 /* signature(string_to_sign, creds_or_secret, opts) -> hex */
 static int l_signature(lua_State *L)
 {
     static const char fn[] = "signer.signature";
-    lua_settop(L, 3);
     sigv4_params p;
     char sig[65];
     size_t len;
-    memset(&p, 0, sizeof p);
+    lua_settop(L, 3);
     const char *sts = string_arg(L, 1, fn, "string_to_sign", &len);
-    secret_arg(L, 2, fn, &p);
-    read_scope(L, 3, fn, &p);
-    check_rc(L, sigv4_signature(state(L)->signer, &p, sts, len, sig), fn);
-    lua_pushlstring(L, sig, 64);
-    return 1;
+    read_key_args(L, fn, 2, 3, &p);
+    return push_signature(L, fn, sigv4_signature(state(L)->signer, &p, sts, len, sig), sig);
 }
 
 static const char *prev_arg(lua_State *L, const char *fn)
@@ -498,40 +510,37 @@ static const char *prev_arg(lua_State *L, const char *fn)
     return s;
 }
 
-/* chunk_signature(prev_signature, chunk, opts, creds) -> hex */
-static int l_chunk_signature(lua_State *L)
+/* chunk_signature(prev_signature, chunk, opts, creds) -> hex
+ * trailer_signature(prev_signature, trailers, opts, creds) -> hex */
+static int chained_signature(lua_State *L, int trailer)
 {
-    static const char fn[] = "signer.chunk_signature";
-    lua_settop(L, 4);
+    const char *fn = trailer ? "signer.trailer_signature" : "signer.chunk_signature";
     sigv4_params p;
     char sig[65];
-    size_t len;
-    memset(&p, 0, sizeof p);
+    int rc;
+    lua_settop(L, 4);
     const char *prev = prev_arg(L, fn);
-    const char *chunk = string_arg(L, 2, fn, "chunk", &len);
-    read_scope(L, 3, fn, &p);
-    secret_arg(L, 4, fn, &p);
-    check_rc(L, sigv4_chunk_signature(state(L)->signer, &p, prev, chunk, len, sig), fn);
-    lua_pushlstring(L, sig, 64);
-    return 1;
+    read_key_args(L, fn, 4, 3, &p);
+    if (trailer) {
+        size_t n;
+        sigv4_header *h = read_headers(L, 2, fn, "trailers", &n);
+        rc = sigv4_trailer_signature(state(L)->signer, &p, prev, h, n, sig);
+    } else {
+        size_t len;
+        const char *chunk = string_arg(L, 2, fn, "chunk", &len);
+        rc = sigv4_chunk_signature(state(L)->signer, &p, prev, chunk, len, sig);
+    }
+    return push_signature(L, fn, rc, sig);
 }
 
-/* trailer_signature(prev_signature, trailers, opts, creds) -> hex */
+static int l_chunk_signature(lua_State *L)
+{
+    return chained_signature(L, 0);
+}
+
 static int l_trailer_signature(lua_State *L)
 {
-    static const char fn[] = "signer.trailer_signature";
-    sigv4_params p;
-    char sig[65];
-    size_t n;
-    lua_settop(L, 4);
-    memset(&p, 0, sizeof p);
-    const char *prev = prev_arg(L, fn);
-    read_scope(L, 3, fn, &p);
-    secret_arg(L, 4, fn, &p);
-    sigv4_header *h = read_headers(L, 2, fn, "trailers", &n);
-    check_rc(L, sigv4_trailer_signature(state(L)->signer, &p, prev, h, n, sig), fn);
-    lua_pushlstring(L, sig, 64);
-    return 1;
+    return chained_signature(L, 1);
 }
 
 /* amz_date(time) -> "YYYYMMDDTHHMMSSZ", epoch seconds */

@@ -154,6 +154,9 @@ int sigv4_trailer_signature(sigv4_signer *s, const sigv4_params *p, const char p
 /* Cache counters, for tests and diagnostics. */
 void sigv4_cache_stats(const sigv4_signer *s, unsigned long *hits, unsigned long *misses);
 
+/* The lower-case hex of a 32-byte digest, signature or key, NUL-terminated. */
+void sigv4_hex32(const unsigned char d[32], char out[65]);
+
 /* Formats epoch seconds as "YYYYMMDDTHHMMSSZ"; returns 0 if the year is outside 0..9999. */
 int sigv4_format_time(int64_t t, char out[17]);
 

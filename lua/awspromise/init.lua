@@ -2,7 +2,7 @@
 local core = require "awspromise.core"
 local Promise = require "awspromise.promise"
 
-local AWS = {VERSION = "0.1.0"}
+local AWS = {VERSION = require "awspromise.version"}
 
 -- AWS.Promise.new(executor), AWS.Promise(executor), and the combinators.
 AWS.Promise = setmetatable(Promise, {__call = function(_, executor) return Promise.new(executor) end})
