@@ -6,6 +6,7 @@
 #include "codec/digest.h"
 #include "codec/time.h"
 #include "core/error.h"
+#include "model/operation.h"
 #include "protocol/json/json.h"
 #include "protocol/query/query.h"
 #include "protocol/xml/xml.h"
@@ -40,9 +41,11 @@ static int add_content_md5(lua_State *L, int req)
     return 1;
 }
 
-static const cJSON *find_operation(lua_State *L, const aws_model *m, const char *name)
+/* The operation the call names (a handle, or a model and a name); raises UnknownOperation. */
+static const cJSON *find_operation(lua_State *L, const aws_model **m, int *next)
 {
-    const cJSON *op = aws_model_operation(m, name);
+    const char *name;
+    const cJSON *op = aws_operation_args(L, 1, m, &name, next);
     if (!op) {
         aws_push_error(L, "UnknownOperation", "");
         lua_pushfstring(L, "the model has no operation named '%s'", name);
@@ -52,26 +55,27 @@ static const cJSON *find_operation(lua_State *L, const aws_model *m, const char 
     return op;
 }
 
+/* core.build_request(operation, params, opts) or core.build_request(model, name, params, opts) */
 static int l_build_request(lua_State *L)
 {
-    aws_model *m = aws_model_check(L, 1);
-    const char *name = luaL_checkstring(L, 2);
-    if (lua_isnoneornil(L, 3)) {
+    const aws_model *m;
+    int params;
+    const cJSON *op = find_operation(L, &m, &params);
+    if (lua_isnoneornil(L, params)) {
         lua_newtable(L);
-        lua_replace(L, 3);
+        lua_replace(L, params);
     }
-    luaL_checktype(L, 3, LUA_TTABLE);
-    lua_settop(L, 4);
-    const cJSON *op = find_operation(L, m, name);
+    luaL_checktype(L, params, LUA_TTABLE);
+    lua_settop(L, params + 1);
     const char *protocol = aws_model_meta(m, "protocol");
     if (!protocol)
         return luaL_error(L, "build_request: the model's metadata has no protocol");
     if (strcmp(protocol, "json") == 0 || strcmp(protocol, "rest-json") == 0)
-        aws_build_json(L, m, op, 3, 4);
+        aws_build_json(L, m, op, params, params + 1);
     else if (strcmp(protocol, "rest-xml") == 0)
-        aws_build_xml(L, m, op, 3, 4);
+        aws_build_xml(L, m, op, params, params + 1);
     else if (strcmp(protocol, "query") == 0 || strcmp(protocol, "ec2") == 0)
-        aws_build_query(L, m, op, 3, 4);
+        aws_build_query(L, m, op, params, params + 1);
     else
         return luaL_error(L, "build_request: unsupported protocol '%s'", protocol);
     int req = lua_gettop(L);
@@ -101,17 +105,18 @@ static int crc32_mismatch(lua_State *L, int response)
     return mismatch;
 }
 
+/* core.parse_response(operation, response) or core.parse_response(model, name, response) */
 static int l_parse_response(lua_State *L)
 {
-    aws_model *m = aws_model_check(L, 1);
-    const char *name = luaL_checkstring(L, 2);
-    luaL_checktype(L, 3, LUA_TTABLE);
-    lua_settop(L, 3);
-    const cJSON *op = find_operation(L, m, name);
+    const aws_model *m;
+    int response;
+    const cJSON *op = find_operation(L, &m, &response);
+    luaL_checktype(L, response, LUA_TTABLE);
+    lua_settop(L, response);
     const char *protocol = aws_model_meta(m, "protocol");
     if (!protocol)
         return luaL_error(L, "parse_response: the model's metadata has no protocol");
-    if (crc32_mismatch(L, 3)) {
+    if (crc32_mismatch(L, response)) {
         lua_pushboolean(L, 0);
         aws_push_error(L, "CRC32CheckFailed", "the response body does not match its x-amz-crc32 checksum");
         lua_pushboolean(L, 1);
@@ -119,11 +124,11 @@ static int l_parse_response(lua_State *L)
         return 2;
     }
     if (strcmp(protocol, "json") == 0 || strcmp(protocol, "rest-json") == 0)
-        return aws_parse_json(L, m, op, 3);
+        return aws_parse_json(L, m, op, response);
     if (strcmp(protocol, "rest-xml") == 0)
-        return aws_parse_xml(L, m, op, 3);
+        return aws_parse_xml(L, m, op, response);
     if (strcmp(protocol, "query") == 0 || strcmp(protocol, "ec2") == 0)
-        return aws_parse_query(L, m, op, 3);
+        return aws_parse_query(L, m, op, response);
     return luaL_error(L, "parse_response: unsupported protocol '%s'", protocol);
 }
 
