@@ -63,6 +63,26 @@ local function methods_for(model)
   return methods
 end
 
+-- One table per loaded model: operation name -> {name =, handle =, authtype =}, filled on first
+-- use. The handle (core.operation) is what validate, build_request and parse_response take, so
+-- the name is looked up once per model, not three times per request.
+local operation_tables = setmetatable({}, {__mode = "k"})
+
+local function operations_for(model)
+  local ops = operation_tables[model]
+  if ops then return ops end
+  ops = setmetatable({}, {__index = function(ops_, name)
+    local handle = type(name) == "string" and core.operation(model, name)
+    if not handle then return nil end
+    local info = model:operation(name)
+    local entry = {name = name, handle = handle, authtype = info.authtype}
+    rawset(ops_, name, entry)
+    return entry
+  end})
+  operation_tables[model] = ops
+  return ops
+end
+
 local loaded_models = {} -- "id@version" or model text -> model userdata, once per state
 
 local function load_model_text(text, key)
@@ -104,6 +124,7 @@ local metas = setmetatable({}, {__mode = "k"})
 
 local function attach(self, model)
   self.model = model
+  self.opCache = operations_for(model)
   self.api = model:metadata()
   local meta = metas[model]
   if not meta then
@@ -119,7 +140,7 @@ function Service.new(global, options, class)
     error(make_error("ConfigError", "service options must be a table, got " .. type(options)), 3)
   end
   options = options or {}
-  local self = {globalConfig = global, config = merged_config(global, options), opCache = {}}
+  local self = {globalConfig = global, config = merged_config(global, options)}
   local model
   if class then
     local models = require "awspromise.models"
@@ -146,7 +167,8 @@ end
 -- ---------------------------------------------------------------- requests
 
 function Service:makeRequest(operation, params, callback)
-  if type(operation) ~= "string" or not self.model:operation(operation) then
+  local op = self.opCache[operation]
+  if not op then
     error(make_error("InvalidParameter", "makeRequest: " .. tostring(self.serviceIdentifier) ..
       " has no operation named '" .. tostring(operation) .. "'"), 2)
   end
@@ -157,7 +179,7 @@ function Service:makeRequest(operation, params, callback)
       error(make_error("InvalidParameterType", "Expected params to be a table, got " .. type(params)), 2)
     end
   end
-  local request = Request.new(self, operation, params)
+  local request = Request.new(self, operation, params, op)
   if callback ~= nil then request:send(callback) end
   return request
 end
@@ -207,15 +229,6 @@ function Service:resolvedEndpoint()
   return ep
 end
 
-local function operation_info(self, operation)
-  local info = self.opCache[operation]
-  if not info then
-    info = self.model:operation(operation)
-    self.opCache[operation] = info
-  end
-  return info
-end
-
 -- S3 addressing per bucket, decided once: virtual-hosted (the bucket moves into the host) or
 -- path style. The cache is bounded: a program that touches very many buckets recomputes.
 local S3_STYLE_CACHE_LIMIT = 1000
@@ -248,15 +261,45 @@ local function s3_addressed(ep, config, scheme, host, path, bucket)
   return style.host, path
 end
 
+-- The operation entry for a name (or the entry itself); raises for an unknown operation.
+local function operation_entry(self, operation)
+  if type(operation) == "table" then return operation end
+  local op = self.opCache[operation]
+  if op then return op end
+  error(make_error("InvalidParameter", tostring(self.serviceIdentifier) ..
+    " has no operation named '" .. tostring(operation) .. "'"), 0)
+end
+
+-- Raises the validation error of params (unless config.paramValidation is false).
+function Service:validateParams(operation, params)
+  if self.config.paramValidation == false then return end
+  local err = core.validate(operation_entry(self, operation).handle, params)
+  if err then error(err, 0) end
+end
+
+-- The options of build_request: the same table while config.idempotencyToken stays the same.
+local function build_options(self)
+  local token = self.config.idempotencyToken
+  if not token then return nil end
+  local cached = self.buildOptions
+  if cached and cached.idempotencyToken == token then return cached end
+  cached = {idempotencyToken = token}
+  self.buildOptions = cached
+  return cached
+end
+
 -- Validates, serializes and addresses one call: the options of core.http, without `sign`.
 function Service:buildHttpRequest(operation, params)
+  local op = operation_entry(self, operation)
+  self:validateParams(op, params)
+  return self:buildHttp(op, params)
+end
+
+-- Serializes and addresses one call whose params are valid (buildHttpRequest without validation).
+function Service:buildHttp(operation, params)
   local config = self.config
-  if config.paramValidation ~= false then
-    local err = core.validate(self.model, operation, params)
-    if err then error(err, 0) end
-  end
-  local req = core.build_request(self.model, operation, params, config.idempotencyToken and
-    {idempotencyToken = config.idempotencyToken} or nil)
+  local op = operation_entry(self, operation)
+  local req = core.build_request(op.handle, params, build_options(self))
   local ep = self:resolvedEndpoint()
   local scheme, host, base_path = ep.scheme, ep.host, ep.basePath
   if not scheme then
@@ -286,7 +329,7 @@ function Service:buildHttpRequest(operation, params)
     body = req.body,
     hostname = hostname,
     httpOptions = config.httpOptions,
-    authtype = operation_info(self, operation).authtype,
+    authtype = op.authtype,
   }
 end
 
