@@ -12,6 +12,7 @@
 #include "protocol/xml/xml.h"
 
 #include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int add_content_md5(lua_State *L, int req)
@@ -41,6 +42,58 @@ static int add_content_md5(lua_State *L, int req)
     return 1;
 }
 
+enum { MEMO_DISPATCH = 0x44490001 };
+enum { PROTOCOL_UNKNOWN, PROTOCOL_JSON, PROTOCOL_XML, PROTOCOL_QUERY };
+
+/* What the dispatcher decides per operation, worked out on its first call: the wire protocol
+ * and whether the body needs a Content-MD5. */
+typedef struct dispatch {
+    int protocol;
+    int md5_required;
+} dispatch;
+
+static dispatch dispatch_compute(const aws_model *m, const cJSON *op)
+{
+    dispatch d = {PROTOCOL_UNKNOWN, 0};
+    const char *protocol = aws_model_meta(m, "protocol");
+    if (!protocol)
+        d.protocol = PROTOCOL_UNKNOWN;
+    else if (strcmp(protocol, "json") == 0 || strcmp(protocol, "rest-json") == 0)
+        d.protocol = PROTOCOL_JSON;
+    else if (strcmp(protocol, "rest-xml") == 0)
+        d.protocol = PROTOCOL_XML;
+    else if (strcmp(protocol, "query") == 0 || strcmp(protocol, "ec2") == 0)
+        d.protocol = PROTOCOL_QUERY;
+    const cJSON *checksum = cJSON_GetObjectItemCaseSensitive(op, "httpChecksum");
+    d.md5_required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "httpChecksumRequired")) ||
+                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(checksum, "requestChecksumRequired"));
+    return d;
+}
+
+/* The operation's dispatch, memoized in the model (recomputed when memory is short). */
+static dispatch dispatch_of(const aws_model *m, const cJSON *op)
+{
+    const dispatch *memo = aws_model_memo_get(m, op, MEMO_DISPATCH);
+    if (memo)
+        return *memo;
+    dispatch d = dispatch_compute(m, op);
+    dispatch *stored = malloc(sizeof *stored);
+    if (stored) {
+        *stored = d;
+        if (!aws_model_memo_put(m, op, MEMO_DISPATCH, stored, free))
+            free(stored);
+    }
+    return d;
+}
+
+static int unsupported_protocol(lua_State *L, const aws_model *m, const char *what)
+{
+    const char *protocol = aws_model_meta(m, "protocol");
+    if (!protocol)
+        return luaL_error(L, "%s: the model's metadata has no protocol", what);
+    return luaL_error(L, "%s: unsupported protocol '%s'", what, protocol);
+}
+
 /* The operation the call names (a handle, or a model and a name); raises UnknownOperation. */
 static const cJSON *find_operation(lua_State *L, const aws_model **m, int *next)
 {
@@ -67,22 +120,17 @@ static int l_build_request(lua_State *L)
     }
     luaL_checktype(L, params, LUA_TTABLE);
     lua_settop(L, params + 1);
-    const char *protocol = aws_model_meta(m, "protocol");
-    if (!protocol)
-        return luaL_error(L, "build_request: the model's metadata has no protocol");
-    if (strcmp(protocol, "json") == 0 || strcmp(protocol, "rest-json") == 0)
+    dispatch d = dispatch_of(m, op);
+    if (d.protocol == PROTOCOL_JSON)
         aws_build_json(L, m, op, params, params + 1);
-    else if (strcmp(protocol, "rest-xml") == 0)
+    else if (d.protocol == PROTOCOL_XML)
         aws_build_xml(L, m, op, params, params + 1);
-    else if (strcmp(protocol, "query") == 0 || strcmp(protocol, "ec2") == 0)
+    else if (d.protocol == PROTOCOL_QUERY)
         aws_build_query(L, m, op, params, params + 1);
     else
-        return luaL_error(L, "build_request: unsupported protocol '%s'", protocol);
+        return unsupported_protocol(L, m, "build_request");
     int req = lua_gettop(L);
-    const cJSON *checksum = cJSON_GetObjectItemCaseSensitive(op, "httpChecksum");
-    int md5_required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "httpChecksumRequired")) ||
-                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(checksum, "requestChecksumRequired"));
-    if (md5_required && !add_content_md5(L, req))
+    if (d.md5_required && !add_content_md5(L, req))
         return luaL_error(L, "build_request: cannot compute Content-MD5");
     return 1;
 }
@@ -113,9 +161,9 @@ static int l_parse_response(lua_State *L)
     const cJSON *op = find_operation(L, &m, &response);
     luaL_checktype(L, response, LUA_TTABLE);
     lua_settop(L, response);
-    const char *protocol = aws_model_meta(m, "protocol");
-    if (!protocol)
-        return luaL_error(L, "parse_response: the model's metadata has no protocol");
+    dispatch d = dispatch_of(m, op);
+    if (d.protocol == PROTOCOL_UNKNOWN)
+        return unsupported_protocol(L, m, "parse_response");
     if (crc32_mismatch(L, response)) {
         lua_pushboolean(L, 0);
         aws_push_error(L, "CRC32CheckFailed", "the response body does not match its x-amz-crc32 checksum");
@@ -123,13 +171,11 @@ static int l_parse_response(lua_State *L)
         lua_setfield(L, -2, "retryable");
         return 2;
     }
-    if (strcmp(protocol, "json") == 0 || strcmp(protocol, "rest-json") == 0)
+    if (d.protocol == PROTOCOL_JSON)
         return aws_parse_json(L, m, op, response);
-    if (strcmp(protocol, "rest-xml") == 0)
+    if (d.protocol == PROTOCOL_XML)
         return aws_parse_xml(L, m, op, response);
-    if (strcmp(protocol, "query") == 0 || strcmp(protocol, "ec2") == 0)
-        return aws_parse_query(L, m, op, response);
-    return luaL_error(L, "parse_response: unsupported protocol '%s'", protocol);
+    return aws_parse_query(L, m, op, response);
 }
 
 /* parse_time(text) -> epoch seconds, or nil when the text is no timestamp we know. */
