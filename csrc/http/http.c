@@ -133,18 +133,24 @@ static http_engine *engine_of(lua_State *L)
     return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-static CURL *take_handle(http_engine *h)
+/* Sets *fresh when the handle comes without the settings of `shape` (new, or reset). */
+static CURL *take_handle(http_engine *h, unsigned shape, int *fresh)
 {
-    if (h->npool > 0)
-        return h->pool[--h->npool];
+    if (h->npool > 0) {
+        pooled_handle *pooled = &h->pool[--h->npool];
+        *fresh = !shape || pooled->shape != shape;
+        if (*fresh)
+            curl_easy_reset(pooled->easy);
+        return pooled->easy;
+    }
+    *fresh = 1;
     return curl_easy_init();
 }
 
-static void return_handle(http_engine *h, CURL *easy)
+static void return_handle(http_engine *h, CURL *easy, unsigned shape)
 {
-    curl_easy_reset(easy);
     if (h->npool < MAX_POOLED_HANDLES)
-        h->pool[h->npool++] = easy;
+        h->pool[h->npool++] = (pooled_handle){easy, shape};
     else
         curl_easy_cleanup(easy);
 }
@@ -170,7 +176,7 @@ static void release(lua_State *L, transfer *t)
     unlink_waiting(h, t);
     if (t->easy) {
         curl_multi_remove_handle(h->multi, t->easy);
-        return_handle(h, t->easy);
+        return_handle(h, t->easy, t->shape);
         t->easy = NULL;
     }
     if (t->in_curl) {
@@ -263,7 +269,8 @@ static void push_headers(lua_State *L, const strbuf *head)
             while (vend > v && (vend[-1] == '\r' || vend[-1] == ' ' || vend[-1] == '\t'))
                 vend--;
             lua_pushlstring(L, name, nlen);
-            if (lua_rawget(L, -2) == LUA_TSTRING) {
+            lua_pushvalue(L, -1);
+            if (lua_rawget(L, -3) == LUA_TSTRING) {
                 lua_pushliteral(L, ", ");
                 lua_pushlstring(L, v, (size_t)(vend - v));
                 lua_concat(L, 3);
@@ -271,8 +278,6 @@ static void push_headers(lua_State *L, const strbuf *head)
                 lua_pop(L, 1);
                 lua_pushlstring(L, v, (size_t)(vend - v));
             }
-            lua_pushlstring(L, name, nlen);
-            lua_insert(L, -2);
             lua_rawset(L, -3);
         }
         p = eol ? eol + 1 : end;
@@ -374,38 +379,38 @@ static void after_io(lua_State *L, aws_loop *lp, void *ud)
 
 /* ---------------------------------------------------------------- building a request */
 
-static int configure_easy(transfer *t, const transfer_plan *plan)
+/* The settings a pooled handle keeps between transfers of one shape: what libcurl copies or
+ * what never changes. 0 when the transfer sets anything else (a proxy, a CA file, HTTP/2,
+ * progress callbacks, an unusual method): its handle is reset before its next use. */
+static unsigned shape_of(const transfer_plan *plan)
 {
-    CURL *e = t->easy;
+    static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+    if (plan->ca_file || plan->proxy || plan->http2 || plan->progress)
+        return 0;
+    for (unsigned i = 0; i < sizeof methods / sizeof *methods; i++)
+        if (strcmp(plan->method, methods[i]) == 0)
+            return (i + 1) * 2 + (plan->body != NULL);
+    return 0;
+}
+
+/* What every transfer of this shape sets the same way. */
+static void configure_shape(CURL *e, const transfer_plan *plan)
+{
     const char *method = plan->method;
     int has_body = plan->body != NULL;
-    int ok = curl_easy_setopt(e, CURLOPT_URL, plan->url) == CURLE_OK;
-    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
     /* S3 keys may contain "/../" or "/./": send the path exactly as it was signed. */
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-    if (strcmp(method, "GET") == 0 && !has_body) {
+    if (strcmp(method, "GET") == 0 && !has_body)
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(method, "HEAD") == 0) {
+    else if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else {
-        if (has_body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)plan->body_len);
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, has_body ? plan->body : "");
-        }
-        if (strcmp(method, "POST") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    }
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, plan->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, plan->connect_timeout_ms);
+    else if (strcmp(method, "POST") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     if (plan->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, plan->ca_file);
     if (plan->proxy)
@@ -416,6 +421,28 @@ static int configure_easy(transfer *t, const transfer_plan *plan)
     } else {
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     }
+}
+
+/* What changes from one transfer to the next: the URL, the transfer's own buffers, the header
+ * list, the body (curl reads the Lua string in place) and the timeouts. */
+static int configure_transfer(transfer *t, const transfer_plan *plan)
+{
+    CURL *e = t->easy;
+    const char *method = plan->method;
+    int ok = curl_easy_setopt(e, CURLOPT_URL, plan->url) == CURLE_OK;
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    int has_body = plan->body != NULL;
+    if (!(strcmp(method, "GET") == 0 && !has_body) && strcmp(method, "HEAD") != 0 &&
+        (has_body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0)) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)plan->body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, has_body ? plan->body : "");
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, plan->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, plan->connect_timeout_ms);
     return ok;
 }
 
@@ -450,26 +477,23 @@ static const char *start_transfer(lua_State *L, http_engine *h, transfer *t, int
     http_plan(L, &plan);
 
     const char *err = NULL;
-    t->easy = take_handle(h);
+    int fresh;
+    t->shape = shape_of(&plan);
+    t->easy = take_handle(h, t->shape, &fresh);
     if (!t->easy)
         err = "http: cannot create a curl handle";
     if (!err)
         err = add_headers(h, t, &plan);
-    if (!err && !configure_easy(t, &plan))
+    if (!err && fresh)
+        configure_shape(t->easy, &plan);
+    if (!err && !configure_transfer(t, &plan))
         err = "http: libcurl refused the URL";
     if (!err) {
-        int progress = 0;
-        if (!lua_isnil(L, plan.upload_slot)) {
+        if (plan.progress) {
             lua_pushvalue(L, plan.upload_slot);
             lua_setiuservalue(L, tidx, UV_ON_UPLOAD);
-            progress = 1;
-        }
-        if (!lua_isnil(L, plan.download_slot)) {
             lua_pushvalue(L, plan.download_slot);
             lua_setiuservalue(L, tidx, UV_ON_DOWNLOAD);
-            progress = 1;
-        }
-        if (progress) {
             curl_easy_setopt(t->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
             curl_easy_setopt(t->easy, CURLOPT_XFERINFODATA, t);
             curl_easy_setopt(t->easy, CURLOPT_NOPROGRESS, 0L);
@@ -708,7 +732,7 @@ static void close_engine(lua_State *L, aws_loop *lp, void *ud)
         h->timer = NULL;
     }
     for (int i = 0; i < h->npool; i++)
-        curl_easy_cleanup(h->pool[i]);
+        curl_easy_cleanup(h->pool[i].easy);
     h->npool = 0;
     curl_multi_cleanup(h->multi);
     h->multi = NULL;
@@ -769,4 +793,5 @@ void aws_open_http(lua_State *L)
     };
     lua_pushlightuserdata(L, h);
     luaL_setfuncs(L, functions, 1);
+    http_open_signing(L);
 }

@@ -4,6 +4,7 @@
 #include "http/http_internal.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
@@ -185,11 +186,26 @@ static void collect_headers(lua_State *L, int opts, int keepalive, header_list *
     lua_pop(L, 1);
 }
 
-static void plan_signing(lua_State *L, int sign, transfer_plan *plan)
+#define SIGNING_MT "awspromise.HttpSigning"
+
+/* opts.sign read into C: the fixed part of sigv4_params (the time is taken per transfer). */
+typedef struct http_signing {
+    sigv4_params params;
+    int fixed_time;            /* opts.sign.time was given: params.time is it */
+    int64_t time_offset;
+    const char *payload_hash;
+} http_signing;
+
+static const char *const SIGNING_FIELDS[] = {
+    "accessKeyId", "secretAccessKey", "sessionToken", "region", "service", "payloadHash", "time",
+    "timeOffset", "doubleEncode", "normalize", "signBody", "unsignedPayload",
+};
+
+static void read_signing(lua_State *L, int sign, http_signing *s)
 {
     size_t n;
-    sigv4_params *p = &plan->sign_params;
-    memset(p, 0, sizeof *p);
+    sigv4_params *p = &s->params;
+    memset(s, 0, sizeof *s);
     p->access_key_id = opt_string(L, sign, "opts.sign", "accessKeyId", &n);
     p->secret_access_key = opt_string(L, sign, "opts.sign", "secretAccessKey", &p->secret_len);
     p->session_token = opt_string(L, sign, "opts.sign", "sessionToken", &n);
@@ -200,18 +216,55 @@ static void plan_signing(lua_State *L, int sign, transfer_plan *plan)
     if (!p->region || !p->service)
         option_error(L, "http: opts.sign needs region and service");
     int is_s3 = strcmp(p->service, "s3") == 0;
-    lua_Number now = opt_number(L, sign, "opts.sign", "time", (lua_Number)time(NULL));
-    p->time = (int64_t)now + (int64_t)opt_number(L, sign, "opts.sign", "timeOffset", 0);
+    lua_Number fixed = opt_number(L, sign, "opts.sign", "time", NAN);
+    s->fixed_time = !isnan(fixed);
+    p->time = s->fixed_time ? (int64_t)fixed : 0;
+    s->time_offset = (int64_t)opt_number(L, sign, "opts.sign", "timeOffset", 0);
     if (opt_bool(L, sign, "doubleEncode", !is_s3))
         p->flags |= SIGV4_DOUBLE_ENCODE;
     if (opt_bool(L, sign, "normalize", !is_s3))
         p->flags |= SIGV4_NORMALIZE;
     if (opt_bool(L, sign, "signBody", is_s3))
         p->flags |= SIGV4_SIGN_BODY;
-    plan->payload_hash = opt_string(L, sign, "opts.sign", "payloadHash", &n);
-    if (!plan->payload_hash && opt_bool(L, sign, "unsignedPayload", 0))
-        plan->payload_hash = SIGV4_UNSIGNED_PAYLOAD;
+    s->payload_hash = opt_string(L, sign, "opts.sign", "payloadHash", &n);
+    if (!s->payload_hash && opt_bool(L, sign, "unsignedPayload", 0))
+        s->payload_hash = SIGV4_UNSIGNED_PAYLOAD;
+}
+
+static void plan_signing(transfer_plan *plan, const http_signing *s)
+{
+    plan->sign_params = s->params;
+    plan->sign_params.time = (s->fixed_time ? s->params.time : (int64_t)time(NULL)) + s->time_offset;
+    plan->payload_hash = s->payload_hash;
     plan->sign = 1;
+}
+
+/* core.http_signing(sign) -> the same options as opts.sign, read and checked once: a client
+ * passes it with every request instead of a table that core.http reads field by field. Its
+ * strings are held by a private copy of the table (its user value). */
+static int l_http_signing(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_createtable(L, 0, 12);
+    for (size_t i = 0; i < sizeof SIGNING_FIELDS / sizeof *SIGNING_FIELDS; i++) {
+        lua_getfield(L, 1, SIGNING_FIELDS[i]);
+        lua_setfield(L, 2, SIGNING_FIELDS[i]);
+    }
+    http_signing *s = lua_newuserdatauv(L, sizeof *s, 1);
+    read_signing(L, 2, s);
+    lua_pushvalue(L, 2);
+    lua_setiuservalue(L, -2, 1);
+    luaL_setmetatable(L, SIGNING_MT);
+    return 1;
+}
+
+void http_open_signing(lua_State *L)
+{
+    luaL_newmetatable(L, SIGNING_MT);
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_http_signing);
+    lua_setfield(L, -2, "http_signing");
 }
 
 /* Transport settings come from opts.httpOptions when given (a client passes its shared table
@@ -258,6 +311,7 @@ void http_plan(lua_State *L, transfer_plan *plan)
     plan->body = lua_tolstring(L, -1, &plan->body_len);
     plan->upload_slot = plan_callback(L, opts, "onUploadProgress");
     plan->download_slot = plan_callback(L, opts, "onDownloadProgress");
+    plan->progress = !lua_isnil(L, plan->upload_slot) || !lua_isnil(L, plan->download_slot);
 
     plan->url = opt_string(L, opts, "opts", "url", &plan->url_len);
     if (!plan->url)
@@ -270,10 +324,18 @@ void http_plan(lua_State *L, transfer_plan *plan)
         plan->method = "GET";
     header_push(L, &plan->hl, "Host", 4, plan->u.host, plan->u.host_len);
     collect_headers(L, opts, keepalive, &plan->hl);
-    if (lua_getfield(L, opts, "sign") == LUA_TTABLE)
-        plan_signing(L, lua_gettop(L), plan);
-    else if (!lua_isnil(L, -1))
-        option_error(L, "http: opts.sign must be a table, got %s", luaL_typename(L, -1));
+    int sign_type = lua_getfield(L, opts, "sign");
+    const http_signing *signing = sign_type == LUA_TUSERDATA ? luaL_testudata(L, -1, SIGNING_MT) : NULL;
+    if (signing) {
+        plan_signing(plan, signing);
+    } else if (sign_type == LUA_TTABLE) {
+        http_signing read;
+        read_signing(L, lua_gettop(L), &read);
+        plan_signing(plan, &read);
+    } else if (sign_type != LUA_TNIL && !(sign_type == LUA_TBOOLEAN && !lua_toboolean(L, -1))) {
+        option_error(L, "http: opts.sign must be a table, core.http_signing's result, nil or false; got %s",
+                     luaL_typename(L, -1));
+    }
     lua_pop(L, 1);
     plan_transport(L, opts, plan);
 }

@@ -16,12 +16,19 @@
 
 typedef struct transfer transfer;
 
+/* A pooled curl handle and the shape of the last transfer it carried: a transfer of the same
+ * shape reuses its settings without curl_easy_reset (0: no shape, always reset). */
+typedef struct pooled_handle {
+    CURL *easy;
+    unsigned shape;
+} pooled_handle;
+
 typedef struct http_engine {
     aws_loop *lp;
     CURLM *multi;
     aws_timer *timer;
     sigv4_signer *signer;
-    CURL *pool[MAX_POOLED_HANDLES];
+    pooled_handle pool[MAX_POOLED_HANDLES];
     int npool;
     int running;
     long max_sockets;
@@ -51,6 +58,7 @@ struct transfer {
     int active;
     int progress_queued;
     int callback;            /* core.http(opts, done, ctx): completes through a job, no promise */
+    unsigned shape;          /* see pooled_handle */
     curl_off_t up_now, up_total, down_now, down_total;
     curl_off_t up_told, down_told;
     char errbuf[CURL_ERROR_SIZE];
@@ -88,6 +96,7 @@ typedef struct transfer_plan {
     long timeout_ms, connect_timeout_ms;
     const char *ca_file, *proxy;
     int http2;
+    int progress;              /* a progress callback was given */
     /* stack slots: the body string, the progress callbacks (nil when absent) */
     int body_slot, upload_slot, download_slot;
 } transfer_plan;
@@ -95,6 +104,8 @@ typedef struct transfer_plan {
 /* Reads the options table at the stack top into *plan, leaving PLAN_SLOTS values above it. */
 enum { PLAN_SLOTS = 5 };
 void http_plan(lua_State *L, transfer_plan *plan);
+/* Adds core.http_signing to the module table on top of the stack. */
+void http_open_signing(lua_State *L);
 
 int http_split_url(const char *url, size_t len, url_parts *u);
 int http_add_header_line(transfer *t, strbuf *sb, const char *name, size_t nlen, const char *value, size_t vlen);
