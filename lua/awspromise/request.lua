@@ -61,6 +61,8 @@ end
 -- Request.new(service, operation, params[, op]): op is the service's entry for the operation
 -- ({name =, handle =, authtype =}); looked up by name when not given.
 function Request.new(service, operation, params, op)
+  -- Every field a request gets on its way is made here (false until set), so that the table
+  -- never grows on the hot path.
   return setmetatable({
     service = service,
     operation = operation,
@@ -68,6 +70,13 @@ function Request.new(service, operation, params, op)
     params = params or {},
     retryCount = 0,
     state = "new",
+    outcome = false,
+    userPromise = false,
+    httpRequest = false,
+    hostname = false,
+    transfer = false,
+    timer = false,
+    response = false,
   }, Request)
 end
 
@@ -121,7 +130,8 @@ local function log(self, status)
   if not ok then io.stderr:write("awspromise: AWS.config.logger raised: ", tostring(err), "\n") end
 end
 
-local function response_of(self, http_response)
+-- The AWS.Response of an attempt, with its data or its error.
+local function response_of(self, http_response, data, err)
   local headers = http_response and http_response.headers or {}
   return {
     statusCode = http_response and http_response.statusCode,
@@ -131,6 +141,8 @@ local function response_of(self, http_response)
     extendedRequestId = headers["x-amz-id-2"],
     retryCount = self.retryCount,
     request = self,
+    data = data,
+    error = err,
   }
 end
 
@@ -146,13 +158,17 @@ local DATA_MT = {
 -- Settles the request: event is "succeed" (value is the data), "fail" or "abort" (the error).
 local function finish(self, event, value, http_response)
   if not move(self, event) then return end
-  self.transfer, self.timer = nil, nil
-  local response = response_of(self, http_response)
-  self.response = response
+  self.transfer, self.timer = false, false
   local ok = event == "succeed"
+  local response
+  if ok then
+    response = response_of(self, http_response, value, nil)
+  else
+    response = response_of(self, http_response, nil, value)
+  end
+  self.response = response
   local listeners = self.listeners
   if ok then
-    response.data = value
     if type(value) == "table" then
       response_of_data[value] = response
       setmetatable(value, DATA_MT)
@@ -171,7 +187,7 @@ local function finish(self, event, value, http_response)
       value.retryCount = value.retryCount or self.retryCount
       value.time = value.time or os.time()
       value.region = value.region or self.service.config.region
-      value.hostname = value.hostname or self.hostname
+      value.hostname = value.hostname or self.hostname or nil
       value.requestId = value.requestId or response.requestId
       value.statusCode = value.statusCode or response.statusCode
     end
@@ -198,14 +214,12 @@ local function after_failure(self, err, http_response)
   err.retryDelay = delay
   self.retryCount = self.retryCount + 1
   if self.listeners then
-    local response = response_of(self, http_response)
-    response.error = err
-    local fine, listener_err = emit(self, "retry", response)
+    local fine, listener_err = emit(self, "retry", response_of(self, http_response, nil, err))
     if not fine then return finish(self, "fail", listener_err, http_response) end
   end
   if not move(self, "retry") then return end
   self.timer = core.timer(delay, function()
-    self.timer = nil
+    self.timer = false
     if move(self, "due") then guarded(attempt, self) end
   end)
 end
@@ -213,7 +227,7 @@ end
 -- The engine's answer to one attempt: the response table, or the transport Error.
 local function complete_attempt(self, result)
   if self.state ~= "sending" then return end
-  self.transfer = nil
+  self.transfer = false
   if getmetatable(result) == error_mt then
     result.hostname = self.hostname
     return after_failure(self, result, nil)
@@ -246,7 +260,7 @@ end
 local function send(self, credentials)
   if not move(self, "ready") then return end
   local http_request = self.httpRequest
-  http_request.sign = credentials and self.service:signingOptions(credentials) or nil
+  http_request.sign = credentials and self.service:signingOptions(credentials) or false
   if self.listeners then
     local fine, err = emit(self, "sign", self)
     if fine and self.listeners.send then fine, err = emit(self, "send", response_of(self, nil)) end

@@ -262,8 +262,9 @@ local function s3_addressed(ep, config, scheme, host, path, bucket)
 end
 
 -- The operation entry for a name (or the entry itself); raises for an unknown operation.
+-- (A name indexes the string library: its .handle is nil.)
 local function operation_entry(self, operation)
-  if type(operation) == "table" then return operation end
+  if operation.handle then return operation end
   local op = self.opCache[operation]
   if op then return op end
   error(make_error("InvalidParameter", tostring(self.serviceIdentifier) ..
@@ -300,7 +301,7 @@ function Service:buildHttp(operation, params)
   local config = self.config
   local op = operation_entry(self, operation)
   local req = core.build_request(op.handle, params, build_options(self))
-  local ep = self:resolvedEndpoint()
+  local ep = self.endpointCache or self:resolvedEndpoint()
   local scheme, host, base_path = ep.scheme, ep.host, ep.basePath
   if not scheme then
     scheme, host, base_path = ep.url:match("^(%a[%w+.-]*://)([^/]*)(.*)$")
@@ -330,6 +331,7 @@ function Service:buildHttp(operation, params)
     hostname = hostname,
     httpOptions = config.httpOptions,
     authtype = op.authtype,
+    sign = false, -- the attempt sets it (a slot now: no table growth per request)
   }
 end
 
@@ -357,13 +359,14 @@ function Service:invalidateCredentials()
   if provider.invalidate then provider:invalidate() end
 end
 
--- The `sign` options of core.http for these credentials (cached while they stay the same).
+-- The `sign` option of core.http for these credentials: core.http_signing's userdata, read
+-- once and reused while the credentials and the clock offset stay the same.
 function Service:signingOptions(creds)
   local cached = self.signCache
   local offset = self.config.systemClockOffset
   if cached and cached.creds == creds and cached.timeOffset == offset then return cached.options end
   local ep = self:resolvedEndpoint()
-  local options = {
+  local options = core.http_signing {
     accessKeyId = creds.accessKeyId,
     secretAccessKey = creds.secretAccessKey,
     sessionToken = creds.sessionToken,

@@ -569,6 +569,27 @@ describe("core.http options and completion", function()
     assert.equal("RequestAbortedError", calls[1][2].code)
   end)
 
+  it("core.http_signing(sign) signs exactly as the sign table does, checked once", function()
+    local sign = {accessKeyId = "AKIDFAULT", secretAccessKey = SECRET, region = "us-east-1", service = "fault",
+      time = os.time() - 5}
+    local function verify(with)
+      local res = core.http {method = "POST", url = server.url .. "/verify/" .. SECRET, body = "{}", sign = with}
+        :await()
+      return res.statusCode, core.json_decode(res.body)
+    end
+    local table_status, by_table = verify(sign)
+    local signing = core.http_signing(sign)
+    sign.secretAccessKey = "changed after the call" -- the userdata kept its own copy
+    local udata_status, by_udata = verify(signing)
+    assert.same({200, 200}, {table_status, udata_status})
+    assert.is_true(by_udata.verified)
+    assert.equal(by_table.canonicalRequest, by_udata.canonicalRequest)
+    local ok, err = pcall(core.http_signing, {accessKeyId = "a", secretAccessKey = "b", region = "r", service = {}})
+    assert.is_false(ok)
+    assert.equal("InvalidParameter", err.code)
+    assert.matches("opts%.sign%.service must be a string", err.message)
+  end)
+
   it("an error raised while a response is handled settles the request", function()
     local c = client("/flaky/" .. key() .. "/3/500",
       {retryDelayOptions = {customBackoff = function() error("backoff exploded") end}})
