@@ -7,6 +7,7 @@
 #include "core/promise.h"
 #include "http/http.h"
 #include "model/model.h"
+#include "model/operation.h"
 #include "model/validate.h"
 #include "protocol/dispatcher.h"
 #include "sign/lsigner.h"
@@ -29,6 +30,7 @@ int luaopen_awspromise_core(lua_State *L)
     aws_open_process(L);
     aws_open_http(L);
     aws_open_model(L);
+    aws_open_operation(L);
     aws_open_protocol(L);
     aws_open_validate(L);
     lua_newtable(L);

@@ -1,7 +1,7 @@
 /* The floor of the benchmarks: what N S3-shaped requests cost a plain C program on libcurl's multi
  * interface (epoll + curl_multi_socket_action, keep-alive, 64 transfers in flight), with no
  * promises, no Lua and no model. Signed mode signs every request with the project's own SigV4
- * signer (csrc/sigv4.c), exactly as the library's HTTP engine does.
+ * signer (csrc/sign/sigv4*.c), exactly as the library's HTTP engine does.
  *
  *   floor <put|get> <signed|unsigned> <all|window> <N> <port> [inflight=64] [key]
  *
@@ -13,7 +13,7 @@
  *
  * Prints one line: RESULT n=<done> errors=<failed> cpu_ms=<user+sys of the timed loop>
  * wall_ms=<...> rss_kb=<VmHWM> bytes=<response bytes received>. */
-#include "sigv4.h"
+#include "sign/sigv4.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -3,8 +3,16 @@
  * core.http(opts) starts one attempt and returns (promise, handle). The promise fulfils with
  * {statusCode, headers, body} for any HTTP status and rejects only on transport failure
  * (NetworkingError, TimeoutError, UnknownEndpoint, RequestAbortedError): interpreting a status
- * is the protocol layer's business, retrying is the request layer's. When opts.sign is given the
- * request is SigV4-signed here, right before it is queued, so that every attempt is signed anew.
+ * is the protocol layer's business, retrying is the request layer's. core.http(opts, done, ctx)
+ * returns only the handle and, instead of settling a promise, queues one job that calls
+ * done(ctx, result), result being the response table or the Error: the request layer's hot
+ * path, without a promise and two closures per attempt. When opts.sign is given the request is
+ * SigV4-signed here, right before it is queued, so that every attempt is signed anew.
+ *
+ * Bad options raise at the call, whether the transfer starts at once or waits in the queue:
+ * every option is read and checked (http_plan) before any resource is taken. A transfer that
+ * cannot start for another reason (libcurl refuses it, memory) fails through its promise or
+ * callback, in both cases too.
  *
  * A transfer is a userdata (no finalizer: the loop driver owns every cleanup) anchored in the
  * registry while curl works on it. Nothing here calls into Lua from inside a libcurl callback:
@@ -24,7 +32,9 @@
 #define TRANSFER_MT "awspromise.Transfer"
 #define USER_AGENT "awspromise/" AWSPROMISE_VERSION " lua/5.4" /* version.lua, by the Makefile */
 
-enum { UV_PROMISE = 1, UV_BODY, UV_ON_UPLOAD, UV_ON_DOWNLOAD, UV_OPTS, UV_TRANSFER_COUNT = UV_OPTS };
+/* UV_DONE: the promise, or the completion function of the callback form (whose argument is
+ * UV_CONTEXT). */
+enum { UV_DONE = 1, UV_CONTEXT, UV_BODY, UV_ON_UPLOAD, UV_ON_DOWNLOAD, UV_OPTS, UV_TRANSFER_COUNT = UV_OPTS };
 
 static const char engine_key = 'H';
 
@@ -123,18 +133,24 @@ static http_engine *engine_of(lua_State *L)
     return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-static CURL *take_handle(http_engine *h)
+/* Sets *fresh when the handle comes without the settings of `shape` (new, or reset). */
+static CURL *take_handle(http_engine *h, unsigned shape, int *fresh)
 {
-    if (h->npool > 0)
-        return h->pool[--h->npool];
+    if (h->npool > 0) {
+        pooled_handle *pooled = &h->pool[--h->npool];
+        *fresh = !shape || pooled->shape != shape;
+        if (*fresh)
+            curl_easy_reset(pooled->easy);
+        return pooled->easy;
+    }
+    *fresh = 1;
     return curl_easy_init();
 }
 
-static void return_handle(http_engine *h, CURL *easy)
+static void return_handle(http_engine *h, CURL *easy, unsigned shape)
 {
-    curl_easy_reset(easy);
     if (h->npool < MAX_POOLED_HANDLES)
-        h->pool[h->npool++] = easy;
+        h->pool[h->npool++] = (pooled_handle){easy, shape};
     else
         curl_easy_cleanup(easy);
 }
@@ -160,7 +176,7 @@ static void release(lua_State *L, transfer *t)
     unlink_waiting(h, t);
     if (t->easy) {
         curl_multi_remove_handle(h->multi, t->easy);
-        return_handle(h, t->easy);
+        return_handle(h, t->easy, t->shape);
         t->easy = NULL;
     }
     if (t->in_curl) {
@@ -253,7 +269,8 @@ static void push_headers(lua_State *L, const strbuf *head)
             while (vend > v && (vend[-1] == '\r' || vend[-1] == ' ' || vend[-1] == '\t'))
                 vend--;
             lua_pushlstring(L, name, nlen);
-            if (lua_rawget(L, -2) == LUA_TSTRING) {
+            lua_pushvalue(L, -1);
+            if (lua_rawget(L, -3) == LUA_TSTRING) {
                 lua_pushliteral(L, ", ");
                 lua_pushlstring(L, v, (size_t)(vend - v));
                 lua_concat(L, 3);
@@ -261,19 +278,32 @@ static void push_headers(lua_State *L, const strbuf *head)
                 lua_pop(L, 1);
                 lua_pushlstring(L, v, (size_t)(vend - v));
             }
-            lua_pushlstring(L, name, nlen);
-            lua_insert(L, -2);
             lua_rawset(L, -3);
         }
         p = eol ? eol + 1 : end;
     }
 }
 
-/* Settles a finished transfer's promise. The transfer userdata is at tidx. */
+/* Hands the attempt's outcome, the value on the stack top (popped), to the transfer's promise
+ * or, in the callback form, to one job calling done(ctx, value). The transfer is at tidx. */
+static void deliver(lua_State *L, transfer *t, int tidx, int ok)
+{
+    int value = lua_gettop(L);
+    lua_getiuservalue(L, tidx, UV_DONE);
+    if (t->callback) {
+        lua_getiuservalue(L, tidx, UV_CONTEXT);
+        aws_jobs_push(L, t->h->lp, AWS_JOB_CALL, -2, -1, value);
+    } else if (ok) {
+        aws_promise_resolve(L, -1, value);
+    } else {
+        aws_promise_reject(L, -1, value);
+    }
+    lua_settop(L, value - 1);
+}
+
+/* Settles a finished transfer. The transfer userdata is at tidx. */
 static void finish(lua_State *L, transfer *t, int tidx, CURLcode rc)
 {
-    lua_getiuservalue(L, tidx, UV_PROMISE);
-    int pidx = lua_gettop(L);
     if (rc == CURLE_OK) {
         long status = 0;
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -284,14 +314,11 @@ static void finish(lua_State *L, transfer *t, int tidx, CURLcode rc)
         lua_setfield(L, -2, "headers");
         lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
         lua_setfield(L, -2, "body");
-        release(L, t);
-        aws_promise_resolve(L, pidx, -1);
     } else {
         push_curl_error(L, t, rc);
-        release(L, t);
-        aws_promise_reject(L, pidx, -1);
     }
-    lua_settop(L, pidx - 1);
+    release(L, t);
+    deliver(L, t, tidx, rc == CURLE_OK);
 }
 
 /* Queues fn(loaded, total) as a job when the transfer has a callback in that user value. */
@@ -352,147 +379,138 @@ static void after_io(lua_State *L, aws_loop *lp, void *ud)
 
 /* ---------------------------------------------------------------- building a request */
 
-static int configure_easy(transfer *t, const char *url, const char *method, const char *body, size_t body_len,
-                          int has_body)
+/* The settings a pooled handle keeps between transfers of one shape: what libcurl copies or
+ * what never changes. 0 when the transfer sets anything else (a proxy, a CA file, HTTP/2,
+ * progress callbacks, an unusual method): its handle is reset before its next use. */
+static unsigned shape_of(const transfer_plan *plan)
 {
-    CURL *e = t->easy;
-    int ok = curl_easy_setopt(e, CURLOPT_URL, url) == CURLE_OK;
-    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+    if (plan->ca_file || plan->proxy || plan->http2 || plan->progress)
+        return 0;
+    for (unsigned i = 0; i < sizeof methods / sizeof *methods; i++)
+        if (strcmp(plan->method, methods[i]) == 0)
+            return (i + 1) * 2 + (plan->body != NULL);
+    return 0;
+}
+
+/* What every transfer of this shape sets the same way. */
+static void configure_shape(CURL *e, const transfer_plan *plan)
+{
+    const char *method = plan->method;
+    int has_body = plan->body != NULL;
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
     /* S3 keys may contain "/../" or "/./": send the path exactly as it was signed. */
     curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-    if (strcmp(method, "GET") == 0 && !has_body) {
+    if (strcmp(method, "GET") == 0 && !has_body)
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(method, "HEAD") == 0) {
+    else if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else {
-        if (has_body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? body : "");
-        }
-        if (strcmp(method, "POST") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    }
-    return ok;
-}
-
-/* Builds, signs and hands to libcurl a transfer whose options table is its UV_OPTS. Signing
- * happens here, when the transfer really starts, so a request that waited in the queue still
- * carries a fresh date. Returns 1, or 0 with an error message on the stack top. */
-static int start_transfer(lua_State *L, http_engine *h, transfer *t, int tidx)
-{
-    lua_getiuservalue(L, tidx, UV_OPTS);
-    int opts = lua_gettop(L);
-    lua_pushnil(L);
-    int keepalive = lua_gettop(L);
-    size_t url_len, body_len = 0, mlen, n;
-    const char *url = http_opt_string(L, opts, "url", &url_len);
-    const char *method = http_opt_string(L, opts, "method", &mlen);
-    if (!method)
-        method = "GET";
-    const char *body = http_opt_string(L, opts, "body", &body_len);
-    url_parts u;
-    http_split_url(url, url_len, &u); /* checked by l_http */
-
-    header_list hl = {.items = hl.inline_items, .n = 0, .cap = INLINE_HEADERS};
-    const char *err = NULL;
-    if (!http_header_push(&hl, "Host", 4, u.host, u.host_len))
-        err = "http: out of memory";
-    if (!err)
-        err = http_collect_headers(L, opts, keepalive, &hl);
-    if (err) {
-        /* the message may sit in a stack slot above: copy it before dropping the slots */
-        lua_pushstring(L, err);
-        lua_replace(L, opts);
-        lua_settop(L, opts);
-        if (hl.items != hl.inline_items)
-            free(hl.items);
-        return 0;
-    }
-    lua_settop(L, keepalive);
-    t->easy = take_handle(h);
-    if (!t->easy)
-        err = "http: cannot create a curl handle";
-    for (size_t i = 0; !err && i < hl.n; i++)
-        if (!http_add_header_line(t, &h->scratch, hl.items[i].name, hl.items[i].name_len, hl.items[i].value,
-                                  hl.items[i].value_len))
-            err = "http: out of memory";
-    if (!err && !http_has_header(&hl, "Content-Type") && !http_suppress_header(t, "Content-Type:"))
-        err = "http: out of memory";
-    if (!err && !http_suppress_header(t, "Expect:"))
-        err = "http: out of memory";
-    if (!err && lua_getfield(L, opts, "sign") == LUA_TTABLE)
-        err = http_sign_request(L, h, t, method, &u, &hl, body, body_len);
-    lua_settop(L, keepalive);
-    if (hl.items != hl.inline_items)
-        free(hl.items);
-    if (!err && !configure_easy(t, url, method, body, body_len, body != NULL))
-        err = "http: libcurl refused the URL";
-    if (err) {
-        lua_settop(L, opts - 1);
-        lua_pushstring(L, err); /* these messages are literals, not stack strings */
-        return 0;
-    }
-
-    CURL *e = t->easy;
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    /* Transport settings come from opts.httpOptions when given (a client passes its shared
-     * table instead of copying five fields per request), else from opts itself. */
-    int transport = opts;
-    if (lua_getfield(L, opts, "httpOptions") == LUA_TTABLE)
-        transport = lua_gettop(L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, http_opt_ms(L, transport, "timeout"));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, http_opt_ms(L, transport, "connectTimeout"));
-    const char *ca = http_opt_string(L, transport, "caFile", &n);
-    if (ca)
-        curl_easy_setopt(e, CURLOPT_CAINFO, ca);
-    const char *proxy = http_opt_string(L, transport, "proxy", &n);
-    if (proxy)
-        curl_easy_setopt(e, CURLOPT_PROXY, proxy);
-    if (http_opt_bool(L, transport, "http2", 0)) {
+    else if (strcmp(method, "POST") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    if (plan->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, plan->ca_file);
+    if (plan->proxy)
+        curl_easy_setopt(e, CURLOPT_PROXY, plan->proxy);
+    if (plan->http2) {
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
         curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     } else {
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     }
-    int progress = 0;
-    if (lua_getfield(L, opts, "onUploadProgress") != LUA_TNIL) {
-        lua_setiuservalue(L, tidx, UV_ON_UPLOAD);
-        progress = 1;
-    } else {
-        lua_pop(L, 1);
+}
+
+/* What changes from one transfer to the next: the URL, the transfer's own buffers, the header
+ * list, the body (curl reads the Lua string in place) and the timeouts. */
+static int configure_transfer(transfer *t, const transfer_plan *plan)
+{
+    CURL *e = t->easy;
+    const char *method = plan->method;
+    int ok = curl_easy_setopt(e, CURLOPT_URL, plan->url) == CURLE_OK;
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    int has_body = plan->body != NULL;
+    if (!(strcmp(method, "GET") == 0 && !has_body) && strcmp(method, "HEAD") != 0 &&
+        (has_body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0)) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)plan->body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, has_body ? plan->body : "");
     }
-    if (lua_getfield(L, opts, "onDownloadProgress") != LUA_TNIL) {
-        lua_setiuservalue(L, tidx, UV_ON_DOWNLOAD);
-        progress = 1;
-    } else {
-        lua_pop(L, 1);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, plan->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, plan->connect_timeout_ms);
+    return ok;
+}
+
+/* The curl handle's headers: the request's own, then the signer's; Content-Type and Expect
+ * suppressed unless given. Returns NULL or an error message (a literal). */
+static const char *add_headers(http_engine *h, transfer *t, const transfer_plan *plan)
+{
+    const header_list *hl = &plan->hl;
+    for (size_t i = 0; i < hl->n; i++)
+        if (!http_add_header_line(t, &h->scratch, hl->items[i].name, hl->items[i].name_len, hl->items[i].value,
+                                  hl->items[i].value_len))
+            return "http: out of memory";
+    if (!http_has_header(hl, "Content-Type") && !http_suppress_header(t, "Content-Type:"))
+        return "http: out of memory";
+    if (!http_suppress_header(t, "Expect:"))
+        return "http: out of memory";
+    if (plan->sign)
+        return http_sign_request(h, t, plan);
+    return NULL;
+}
+
+/* Builds, signs and hands to libcurl a transfer whose options table is its UV_OPTS. Signing
+ * happens here, when the transfer really starts, so a request that waited in the queue still
+ * carries a fresh date. Raises for a bad option before taking anything; once the curl handle
+ * is taken nothing raises. Returns NULL, or an error message (a literal) when the transfer
+ * could not start; the caller releases it then. */
+static const char *start_transfer(lua_State *L, http_engine *h, transfer *t, int tidx)
+{
+    lua_getiuservalue(L, tidx, UV_OPTS);
+    int opts = lua_gettop(L);
+    transfer_plan plan;
+    http_plan(L, &plan);
+
+    const char *err = NULL;
+    int fresh;
+    t->shape = shape_of(&plan);
+    t->easy = take_handle(h, t->shape, &fresh);
+    if (!t->easy)
+        err = "http: cannot create a curl handle";
+    if (!err)
+        err = add_headers(h, t, &plan);
+    if (!err && fresh)
+        configure_shape(t->easy, &plan);
+    if (!err && !configure_transfer(t, &plan))
+        err = "http: libcurl refused the URL";
+    if (!err) {
+        if (plan.progress) {
+            lua_pushvalue(L, plan.upload_slot);
+            lua_setiuservalue(L, tidx, UV_ON_UPLOAD);
+            lua_pushvalue(L, plan.download_slot);
+            lua_setiuservalue(L, tidx, UV_ON_DOWNLOAD);
+            curl_easy_setopt(t->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+            curl_easy_setopt(t->easy, CURLOPT_XFERINFODATA, t);
+            curl_easy_setopt(t->easy, CURLOPT_NOPROGRESS, 0L);
+        }
+        if (plan.body) {
+            lua_pushvalue(L, plan.body_slot);
+            lua_setiuservalue(L, tidx, UV_BODY); /* curl reads the Lua string in place */
+        }
+        if (curl_multi_add_handle(h->multi, t->easy) != CURLM_OK)
+            err = "http: libcurl refused the transfer";
     }
-    if (progress) {
-        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(e, CURLOPT_XFERINFODATA, t);
-        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    if (!err) {
+        t->in_curl = 1;
+        h->in_curl++;
     }
-    if (body) {
-        lua_getfield(L, opts, "body");
-        lua_setiuservalue(L, tidx, UV_BODY); /* curl reads the Lua string in place */
-    }
-    if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
-        lua_settop(L, opts - 1);
-        lua_pushliteral(L, "http: libcurl refused the transfer");
-        return 0;
-    }
-    t->in_curl = 1;
-    h->in_curl++;
     lua_settop(L, opts - 1);
-    return 1;
+    return err;
 }
 
 static void unlink_waiting(http_engine *h, transfer *t)
@@ -511,18 +529,30 @@ static void unlink_waiting(http_engine *h, transfer *t)
     t->waiting = 0;
 }
 
+/* Fails a transfer that could not start: an InvalidParameter through its promise or callback. */
+static void fail_start(lua_State *L, transfer *t, int tidx, const char *message)
+{
+    push_transport_error(L, "InvalidParameter", message, 0);
+    release(L, t);
+    deliver(L, t, tidx, 0);
+}
+
 /* start_transfer in protected mode: a queued transfer's options are read only now, inside a
- * loop turn, where a raised error must not escape. Upvalue-free: the transfer is argument 1. */
+ * loop turn, where a raised error must not escape (they were checked at the call, but the
+ * table may have changed since). Upvalue-free: the transfer is argument 1; returns the error
+ * message of a transfer that could not start, or nothing. */
 static int protected_start(lua_State *L)
 {
     transfer *t = lua_touserdata(L, 1);
-    if (!start_transfer(L, t->h, t, 1))
-        return lua_error(L);
-    return 0;
+    const char *err = start_transfer(L, t->h, t, 1);
+    if (!err)
+        return 0;
+    lua_pushstring(L, err);
+    return 1;
 }
 
-/* Starts queued transfers while libcurl has room. A transfer that cannot start rejects its own
- * promise with the reason. */
+/* Starts queued transfers while libcurl has room. A transfer that cannot start fails through
+ * its own promise or callback with the reason. */
 static void pump_waiting(lua_State *L, http_engine *h)
 {
     if (h->pumping || h->closing)
@@ -531,62 +561,63 @@ static void pump_waiting(lua_State *L, http_engine *h)
     while (h->waiting_head && h->in_curl < h->max_in_curl) {
         transfer *t = h->waiting_head;
         unlink_waiting(h, t);
-        lua_pushcfunction(L, protected_start);
         lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
         int tidx = lua_gettop(L);
-        if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-            lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
-            lua_getiuservalue(L, -1, UV_PROMISE);
-            push_transport_error(L, "InvalidParameter", lua_type(L, -3) == LUA_TSTRING ? lua_tostring(L, -3)
-                                                                                       : "http: the request could not start", 0);
-            release(L, t);
-            aws_promise_reject(L, -2, -1);
+        lua_pushcfunction(L, protected_start);
+        lua_pushvalue(L, tidx);
+        int status = lua_pcall(L, 1, 1, 0);
+        if (status != LUA_OK || !lua_isnil(L, -1)) {
+            const char *message = "http: the request could not start";
+            if (lua_type(L, -1) == LUA_TSTRING)
+                message = lua_tostring(L, -1);
+            else if (lua_istable(L, -1) && lua_getfield(L, -1, "message") == LUA_TSTRING)
+                message = lua_tostring(L, -1);
+            fail_start(L, t, tidx, message);
         }
-        lua_settop(L, tidx - 2);
+        lua_settop(L, tidx - 1);
     }
     h->pumping = 0;
 }
 
+/* core.http(opts) -> promise, handle; core.http(opts, done, ctx) -> handle */
 static int l_http(lua_State *L)
 {
     http_engine *h = engine_of(L);
     luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    size_t url_len;
-    const char *url = http_opt_string(L, 1, "url", &url_len);
-    if (!url)
-        return luaL_error(L, "http: opts.url is required");
-    url_parts u;
-    if (!http_split_url(url, url_len, &u))
-        return luaL_error(L, "http: opts.url is not an absolute http(s) URL: %s", url);
+    int callback = !lua_isnoneornil(L, 2);
+    if (callback)
+        luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_settop(L, 3);
+    int start_now = h->in_curl < h->max_in_curl && !h->waiting_head;
+    if (!start_now) {
+        /* The same checks as a start, so that a bad option raises here in both cases. */
+        transfer_plan plan;
+        lua_pushvalue(L, 1);
+        http_plan(L, &plan);
+        lua_settop(L, 3);
+    }
 
     transfer *t = lua_newuserdatauv(L, sizeof *t, UV_TRANSFER_COUNT);
     memset(t, 0, sizeof *t);
     t->h = h;
     t->ref = LUA_NOREF;
+    t->callback = callback;
     luaL_setmetatable(L, TRANSFER_MT);
     int tidx = lua_gettop(L);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, tidx, UV_OPTS);
-    aws_promise_new(L, h->lp);
-    lua_setiuservalue(L, tidx, UV_PROMISE);
-
-    /* Past max_in_curl a request waits here, not in libcurl: an easy handle with its 16 KiB
-     * receive buffer per queued request is what made 10,000 requests in flight cost 170 MB. */
-    if (h->in_curl < h->max_in_curl && !h->waiting_head) {
-        if (!start_transfer(L, h, t, tidx)) {
-            release(L, t);
-            return lua_error(L);
-        }
+    if (callback) {
+        lua_pushvalue(L, 2);
+        lua_setiuservalue(L, tidx, UV_DONE);
+        lua_pushvalue(L, 3);
+        lua_setiuservalue(L, tidx, UV_CONTEXT);
     } else {
-        t->waiting = 1;
-        t->wprev = h->waiting_tail;
-        if (h->waiting_tail)
-            h->waiting_tail->wnext = t;
-        else
-            h->waiting_head = t;
-        h->waiting_tail = t;
+        aws_promise_new(L, h->lp);
+        lua_setiuservalue(L, tidx, UV_DONE);
     }
+    /* Raises for a bad option before anything is taken; the transfer is not yet active. */
+    const char *err = start_now ? start_transfer(L, h, t, tidx) : NULL;
+
     lua_pushvalue(L, tidx);
     t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     t->active = 1;
@@ -595,7 +626,22 @@ static int l_http(lua_State *L)
         h->active->prev = t;
     h->active = t;
     aws_loop_hold(h->lp, 1);
-    lua_getiuservalue(L, tidx, UV_PROMISE);
+    if (!start_now) {
+        /* Past max_in_curl a request waits here, not in libcurl: an easy handle with its 16 KiB
+         * receive buffer per queued request is what made 10,000 requests in flight cost 170 MB. */
+        t->waiting = 1;
+        t->wprev = h->waiting_tail;
+        if (h->waiting_tail)
+            h->waiting_tail->wnext = t;
+        else
+            h->waiting_head = t;
+        h->waiting_tail = t;
+    } else if (err) {
+        fail_start(L, t, tidx, err);
+    }
+    if (callback)
+        return 1;
+    lua_getiuservalue(L, tidx, UV_DONE);
     lua_pushvalue(L, tidx);
     return 2;
 }
@@ -609,10 +655,10 @@ static int l_abort(lua_State *L)
         lua_pushboolean(L, 0);
         return 1;
     }
-    lua_getiuservalue(L, 1, UV_PROMISE);
+    lua_settop(L, 1);
     push_transport_error(L, "RequestAbortedError", "Request aborted by user", 0);
     release(L, t);
-    aws_promise_reject(L, -2, -1);
+    deliver(L, t, 1, 0);
     if (t->h->waiting_head)
         pump_waiting(L, t->h);
     lua_pushboolean(L, 1);
@@ -652,10 +698,14 @@ static int l_configure(lua_State *L)
 static int l_stats(lua_State *L)
 {
     http_engine *h = engine_of(L);
-    int active = 0;
+    int active = 0, queued = 0;
     for (transfer *t = h->active; t; t = t->next)
         active++;
-    lua_createtable(L, 0, 3);
+    for (transfer *t = h->waiting_head; t; t = t->wnext)
+        queued++;
+    lua_createtable(L, 0, 6);
+    lua_pushinteger(L, queued);
+    lua_setfield(L, -2, "queued");
     lua_pushinteger(L, active);
     lua_setfield(L, -2, "active");
     lua_pushinteger(L, h->npool);
@@ -682,7 +732,7 @@ static void close_engine(lua_State *L, aws_loop *lp, void *ud)
         h->timer = NULL;
     }
     for (int i = 0; i < h->npool; i++)
-        curl_easy_cleanup(h->pool[i]);
+        curl_easy_cleanup(h->pool[i].easy);
     h->npool = 0;
     curl_multi_cleanup(h->multi);
     h->multi = NULL;
@@ -744,4 +794,5 @@ void aws_open_http(lua_State *L)
     };
     lua_pushlightuserdata(L, h);
     luaL_setfuncs(L, functions, 1);
+    http_open_signing(L);
 }

@@ -1,8 +1,11 @@
-/* Turning core.http's options into a request: the URL's parts, the header list (validated:
- * no CR or LF), and the SigV4 signature over exactly what will be sent. */
+/* Turning core.http's options into a request: every option read and checked at once (the
+ * plan), the URL's parts, the header list (no CR or LF), and the SigV4 signature over exactly
+ * what will be sent. */
 #include "http/http_internal.h"
 
-#include <stdlib.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -70,51 +73,67 @@ int http_suppress_header(transfer *t, const char *line)
     return 1;
 }
 
-const char *http_opt_string(lua_State *L, int idx, const char *field, size_t *len)
+/* Raises an InvalidParameter error with the formatted message. */
+static int option_error(lua_State *L, const char *fmt, ...)
 {
-    lua_getfield(L, idx, field);
+    va_list ap;
+    va_start(ap, fmt);
+    const char *message = lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    aws_push_error(L, "InvalidParameter", message);
+    return lua_error(L);
+}
+
+static const char *opt_string(lua_State *L, int idx, const char *where, const char *field, size_t *len)
+{
+    int type = lua_getfield(L, idx, field);
     const char *s = NULL;
-    if (lua_type(L, -1) == LUA_TSTRING)
+    if (type == LUA_TSTRING)
         s = lua_tolstring(L, -1, len);
-    else if (!lua_isnil(L, -1))
-        luaL_error(L, "http: opts.%s must be a string, got %s", field, luaL_typename(L, -1));
-    lua_pop(L, 1); /* the string stays alive: the opts table still holds it */
+    else if (type != LUA_TNIL)
+        option_error(L, "http: %s.%s must be a string, got %s", where, field, luaL_typename(L, -1));
+    lua_pop(L, 1); /* the string stays alive: the table still holds it */
     return s;
 }
 
-int http_opt_bool(lua_State *L, int idx, const char *field, int dflt)
+static int opt_bool(lua_State *L, int idx, const char *field, int dflt)
 {
-    lua_getfield(L, idx, field);
-    int v = lua_isnil(L, -1) ? dflt : lua_toboolean(L, -1);
+    int v = lua_getfield(L, idx, field) == LUA_TNIL ? dflt : lua_toboolean(L, -1);
     lua_pop(L, 1);
     return v;
 }
 
-long http_opt_ms(lua_State *L, int idx, const char *field)
+static lua_Number opt_number(lua_State *L, int idx, const char *where, const char *field, lua_Number dflt)
 {
-    lua_getfield(L, idx, field);
-    lua_Number v = lua_isnil(L, -1) ? 0 : luaL_checknumber(L, -1);
+    int type = lua_getfield(L, idx, field);
+    lua_Number v = dflt;
+    if (type == LUA_TNUMBER)
+        v = lua_tonumber(L, -1);
+    else if (type != LUA_TNIL)
+        option_error(L, "http: %s.%s must be a number, got %s", where, field, luaL_typename(L, -1));
     lua_pop(L, 1);
-    if (v < 0)
-        luaL_error(L, "http: opts.%s must be >= 0 (milliseconds)", field);
+    return v;
+}
+
+static long opt_ms(lua_State *L, int idx, const char *where, const char *field)
+{
+    lua_Number v = opt_number(L, idx, where, field, 0);
+    if (!(v >= 0) || v > (lua_Number)LONG_MAX)
+        option_error(L, "http: %s.%s must be a number of milliseconds >= 0, got %f", where, field, v);
     return (long)v;
 }
 
-int http_header_push(header_list *hl, const char *name, size_t nlen, const char *value, size_t vlen)
+static void header_push(lua_State *L, header_list *hl, const char *name, size_t nlen, const char *value, size_t vlen)
 {
     if (hl->n == hl->cap) {
         size_t cap = hl->cap * 2;
-        sigv4_header *grown = malloc(cap * sizeof *grown);
-        if (!grown)
-            return 0;
+        sigv4_header *grown = lua_newuserdatauv(L, cap * sizeof *grown, 0);
         memcpy(grown, hl->items, hl->n * sizeof *grown);
-        if (hl->items != hl->inline_items)
-            free(hl->items);
+        lua_replace(L, hl->storage);
         hl->items = grown;
         hl->cap = cap;
     }
     hl->items[hl->n++] = (sigv4_header){name, nlen, value, vlen};
-    return 1;
 }
 
 int http_has_header(const header_list *hl, const char *name)
@@ -126,90 +145,213 @@ int http_has_header(const header_list *hl, const char *name)
     return 0;
 }
 
-/* Reads opts.headers into hl; every name and value is a string held by the opts table. Returns
- * an error message or NULL. */
-const char *http_collect_headers(lua_State *L, int opts, int keepalive, header_list *hl)
+/* Reads opts.headers into hl; every name and value is a string held by the opts table, or by
+ * the keep-alive table for values given as numbers. */
+static void collect_headers(lua_State *L, int opts, int keepalive, header_list *hl)
 {
-    if (lua_getfield(L, opts, "headers") == LUA_TNIL) {
+    int type = lua_getfield(L, opts, "headers");
+    if (type == LUA_TNIL) {
         lua_pop(L, 1);
-        return NULL;
+        return;
     }
-    if (!lua_istable(L, -1))
-        return "http: opts.headers must be a table of name = value";
+    if (type != LUA_TTABLE)
+        option_error(L, "http: opts.headers must be a table of name = value");
     lua_pushnil(L);
     while (lua_next(L, -2)) {
         if (lua_type(L, -2) != LUA_TSTRING)
-            return "http: header names must be strings";
-        if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
-            return "http: header values must be strings or numbers";
+            option_error(L, "http: header names must be strings");
+        int number = lua_type(L, -1) == LUA_TNUMBER;
+        if (!number && lua_type(L, -1) != LUA_TSTRING)
+            option_error(L, "http: header values must be strings or numbers");
         size_t nlen, vlen;
         const char *name = lua_tolstring(L, -2, &nlen);
-        lua_pushvalue(L, -1);
-        lua_replace(L, -2); /* a number is converted on this copy, never on the table's key */
-        const char *value = lua_tolstring(L, -1, &vlen);
-        if (strpbrk(name, "\r\n:") || memchr(value, '\r', vlen) || memchr(value, '\n', vlen)) {
-            lua_pushfstring(L, "http: header '%s' has a CR, LF or colon in its name or a CR or LF in its value", name);
-            return lua_tostring(L, -1);
-        }
-        if (lua_type(L, -1) == LUA_TNUMBER) {
-            /* The converted string must outlive this slot: keep it in the call's keep-alive table. */
+        if (number) {
+            /* converted on a copy (never on the table's key), which the keep-alive table holds */
+            lua_pushvalue(L, -1);
+            lua_replace(L, -2);
             if (lua_isnil(L, keepalive)) {
                 lua_newtable(L);
                 lua_replace(L, keepalive);
             }
+            lua_tolstring(L, -1, NULL);
             lua_pushvalue(L, -1);
             lua_rawseti(L, keepalive, (lua_Integer)lua_rawlen(L, keepalive) + 1);
         }
-        if (!http_header_push(hl, name, nlen, value, vlen))
-            return "http: out of memory";
+        const char *value = lua_tolstring(L, -1, &vlen);
+        if (strpbrk(name, "\r\n:") || memchr(value, '\r', vlen) || memchr(value, '\n', vlen))
+            option_error(L, "http: header '%s' has a CR, LF or colon in its name or a CR or LF in its value", name);
+        header_push(L, hl, name, nlen, value, vlen);
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
-    return NULL;
 }
 
-/* Signs per opts.sign and appends the signer's headers. Returns an error message or NULL. */
-const char *http_sign_request(lua_State *L, http_engine *h, transfer *t, const char *method,
-                                const url_parts *u, header_list *hl, const char *body, size_t body_len)
+#define SIGNING_MT "awspromise.HttpSigning"
+
+/* opts.sign read into C: the fixed part of sigv4_params (the time is taken per transfer). */
+typedef struct http_signing {
+    sigv4_params params;
+    int fixed_time;            /* opts.sign.time was given: params.time is it */
+    int64_t time_offset;
+    const char *payload_hash;
+} http_signing;
+
+static const char *const SIGNING_FIELDS[] = {
+    "accessKeyId", "secretAccessKey", "sessionToken", "region", "service", "payloadHash", "time",
+    "timeOffset", "doubleEncode", "normalize", "signBody", "unsignedPayload",
+};
+
+static void read_signing(lua_State *L, int sign, http_signing *s)
 {
-    int sign = lua_absindex(L, -1);
     size_t n;
-    sigv4_params p;
-    memset(&p, 0, sizeof p);
-    p.access_key_id = http_opt_string(L, sign, "accessKeyId", &n);
-    p.secret_access_key = http_opt_string(L, sign, "secretAccessKey", &p.secret_len);
-    p.session_token = http_opt_string(L, sign, "sessionToken", &n);
-    p.region = http_opt_string(L, sign, "region", &n);
-    p.service = http_opt_string(L, sign, "service", &n);
-    if (!p.access_key_id || !p.secret_access_key)
-        return "http: opts.sign needs accessKeyId and secretAccessKey";
-    if (!p.region || !p.service)
-        return "http: opts.sign needs region and service";
-    int is_s3 = strcmp(p.service, "s3") == 0;
-    lua_getfield(L, sign, "time");
-    p.time = lua_isnil(L, -1) ? (int64_t)time(NULL) : (int64_t)luaL_checknumber(L, -1);
+    sigv4_params *p = &s->params;
+    memset(s, 0, sizeof *s);
+    p->access_key_id = opt_string(L, sign, "opts.sign", "accessKeyId", &n);
+    p->secret_access_key = opt_string(L, sign, "opts.sign", "secretAccessKey", &p->secret_len);
+    p->session_token = opt_string(L, sign, "opts.sign", "sessionToken", &n);
+    p->region = opt_string(L, sign, "opts.sign", "region", &n);
+    p->service = opt_string(L, sign, "opts.sign", "service", &n);
+    if (!p->access_key_id || !p->secret_access_key)
+        option_error(L, "http: opts.sign needs accessKeyId and secretAccessKey");
+    if (!p->region || !p->service)
+        option_error(L, "http: opts.sign needs region and service");
+    int is_s3 = strcmp(p->service, "s3") == 0;
+    lua_Number fixed = opt_number(L, sign, "opts.sign", "time", NAN);
+    s->fixed_time = !isnan(fixed);
+    p->time = s->fixed_time ? (int64_t)fixed : 0;
+    s->time_offset = (int64_t)opt_number(L, sign, "opts.sign", "timeOffset", 0);
+    if (opt_bool(L, sign, "doubleEncode", !is_s3))
+        p->flags |= SIGV4_DOUBLE_ENCODE;
+    if (opt_bool(L, sign, "normalize", !is_s3))
+        p->flags |= SIGV4_NORMALIZE;
+    if (opt_bool(L, sign, "signBody", is_s3))
+        p->flags |= SIGV4_SIGN_BODY;
+    s->payload_hash = opt_string(L, sign, "opts.sign", "payloadHash", &n);
+    if (!s->payload_hash && opt_bool(L, sign, "unsignedPayload", 0))
+        s->payload_hash = SIGV4_UNSIGNED_PAYLOAD;
+}
+
+static void plan_signing(transfer_plan *plan, const http_signing *s)
+{
+    plan->sign_params = s->params;
+    plan->sign_params.time = (s->fixed_time ? s->params.time : (int64_t)time(NULL)) + s->time_offset;
+    plan->payload_hash = s->payload_hash;
+    plan->sign = 1;
+}
+
+/* core.http_signing(sign) -> the same options as opts.sign, read and checked once: a client
+ * passes it with every request instead of a table that core.http reads field by field. Its
+ * strings are held by a private copy of the table (its user value). */
+static int l_http_signing(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_createtable(L, 0, 12);
+    for (size_t i = 0; i < sizeof SIGNING_FIELDS / sizeof *SIGNING_FIELDS; i++) {
+        lua_getfield(L, 1, SIGNING_FIELDS[i]);
+        lua_setfield(L, 2, SIGNING_FIELDS[i]);
+    }
+    http_signing *s = lua_newuserdatauv(L, sizeof *s, 1);
+    read_signing(L, 2, s);
+    lua_pushvalue(L, 2);
+    lua_setiuservalue(L, -2, 1);
+    luaL_setmetatable(L, SIGNING_MT);
+    return 1;
+}
+
+void http_open_signing(lua_State *L)
+{
+    luaL_newmetatable(L, SIGNING_MT);
     lua_pop(L, 1);
-    lua_getfield(L, sign, "timeOffset");
-    p.time += (int64_t)luaL_optnumber(L, -1, 0);
+    lua_pushcfunction(L, l_http_signing);
+    lua_setfield(L, -2, "http_signing");
+}
+
+/* Transport settings come from opts.httpOptions when given (a client passes its shared table
+ * instead of copying five fields per request), else from opts itself. */
+static void plan_transport(lua_State *L, int opts, transfer_plan *plan)
+{
+    const char *where = "opts";
+    int transport = opts;
+    if (lua_getfield(L, opts, "httpOptions") == LUA_TTABLE) {
+        transport = lua_gettop(L);
+        where = "httpOptions";
+    }
+    size_t n;
+    plan->timeout_ms = opt_ms(L, transport, where, "timeout");
+    plan->connect_timeout_ms = opt_ms(L, transport, where, "connectTimeout");
+    plan->ca_file = opt_string(L, transport, where, "caFile", &n);
+    plan->proxy = opt_string(L, transport, where, "proxy", &n);
+    plan->http2 = opt_bool(L, transport, "http2", 0);
+    lua_settop(L, opts + PLAN_SLOTS);
+}
+
+static int plan_callback(lua_State *L, int opts, const char *field)
+{
+    int type = lua_getfield(L, opts, field);
+    if (type != LUA_TNIL && type != LUA_TFUNCTION)
+        option_error(L, "http: opts.%s must be a function, got %s", field, luaL_typename(L, -1));
+    return lua_gettop(L);
+}
+
+void http_plan(lua_State *L, transfer_plan *plan)
+{
+    int opts = lua_gettop(L);
+    memset(plan, 0, sizeof *plan);
+    lua_pushnil(L); /* keep-alive: strings converted from numbers */
+    int keepalive = lua_gettop(L);
+    lua_pushnil(L); /* the header list's storage once it outgrows its inline items */
+    plan->hl.storage = lua_gettop(L);
+    plan->hl.items = plan->hl.inline_items;
+    plan->hl.cap = INLINE_HEADERS;
+    int body_type = lua_getfield(L, opts, "body");
+    if (body_type != LUA_TNIL && body_type != LUA_TSTRING)
+        option_error(L, "http: opts.body must be a string, got %s", luaL_typename(L, -1));
+    plan->body_slot = lua_gettop(L);
+    plan->body = lua_tolstring(L, -1, &plan->body_len);
+    plan->upload_slot = plan_callback(L, opts, "onUploadProgress");
+    plan->download_slot = plan_callback(L, opts, "onDownloadProgress");
+    plan->progress = !lua_isnil(L, plan->upload_slot) || !lua_isnil(L, plan->download_slot);
+
+    plan->url = opt_string(L, opts, "opts", "url", &plan->url_len);
+    if (!plan->url)
+        option_error(L, "http: opts.url is required");
+    if (!http_split_url(plan->url, plan->url_len, &plan->u))
+        option_error(L, "http: opts.url is not an absolute http(s) URL: %s", plan->url);
+    size_t n;
+    plan->method = opt_string(L, opts, "opts", "method", &n);
+    if (!plan->method)
+        plan->method = "GET";
+    header_push(L, &plan->hl, "Host", 4, plan->u.host, plan->u.host_len);
+    collect_headers(L, opts, keepalive, &plan->hl);
+    int sign_type = lua_getfield(L, opts, "sign");
+    const http_signing *signing = sign_type == LUA_TUSERDATA ? luaL_testudata(L, -1, SIGNING_MT) : NULL;
+    if (signing) {
+        plan_signing(plan, signing);
+    } else if (sign_type == LUA_TTABLE) {
+        http_signing read;
+        read_signing(L, lua_gettop(L), &read);
+        plan_signing(plan, &read);
+    } else if (sign_type != LUA_TNIL && !(sign_type == LUA_TBOOLEAN && !lua_toboolean(L, -1))) {
+        option_error(L, "http: opts.sign must be a table, core.http_signing's result, nil or false; got %s",
+                     luaL_typename(L, -1));
+    }
     lua_pop(L, 1);
-    if (http_opt_bool(L, sign, "doubleEncode", !is_s3))
-        p.flags |= SIGV4_DOUBLE_ENCODE;
-    if (http_opt_bool(L, sign, "normalize", !is_s3))
-        p.flags |= SIGV4_NORMALIZE;
-    if (http_opt_bool(L, sign, "signBody", is_s3))
-        p.flags |= SIGV4_SIGN_BODY;
+    plan_transport(L, opts, plan);
+}
+
+const char *http_sign_request(http_engine *h, transfer *t, const transfer_plan *plan)
+{
     sigv4_request req = {
-        .method = method,
-        .path = u->path, .path_len = u->path_len,
-        .query = u->query, .query_len = u->query_len,
-        .headers = hl->items, .n_headers = hl->n,
-        .body = body, .body_len = body_len,
-        .payload_hash = http_opt_string(L, sign, "payloadHash", &n),
+        .method = plan->method,
+        .path = plan->u.path, .path_len = plan->u.path_len,
+        .query = plan->u.query, .query_len = plan->u.query_len,
+        .headers = plan->hl.items, .n_headers = plan->hl.n,
+        .body = plan->body, .body_len = plan->body_len,
+        .payload_hash = plan->payload_hash,
     };
-    if (!req.payload_hash && http_opt_bool(L, sign, "unsignedPayload", 0))
-        req.payload_hash = SIGV4_UNSIGNED_PAYLOAD;
     sigv4_result out;
-    int rc = sigv4_sign(h->signer, &req, &p, &out);
+    int rc = sigv4_sign(h->signer, &req, &plan->sign_params, &out);
     if (rc != SIGV4_OK)
         return sigv4_strerror(rc);
     for (size_t i = 0; i < out.n_add; i++)

@@ -16,12 +16,19 @@
 
 typedef struct transfer transfer;
 
+/* A pooled curl handle and the shape of the last transfer it carried: a transfer of the same
+ * shape reuses its settings without curl_easy_reset (0: no shape, always reset). */
+typedef struct pooled_handle {
+    CURL *easy;
+    unsigned shape;
+} pooled_handle;
+
 typedef struct http_engine {
     aws_loop *lp;
     CURLM *multi;
     aws_timer *timer;
     sigv4_signer *signer;
-    CURL *pool[MAX_POOLED_HANDLES];
+    pooled_handle pool[MAX_POOLED_HANDLES];
     int npool;
     int running;
     long max_sockets;
@@ -50,6 +57,8 @@ struct transfer {
     int ref;                 /* registry anchor while active */
     int active;
     int progress_queued;
+    int callback;            /* core.http(opts, done, ctx): completes through a job, no promise */
+    unsigned shape;          /* see pooled_handle */
     curl_off_t up_now, up_total, down_now, down_total;
     curl_off_t up_told, down_told;
     char errbuf[CURL_ERROR_SIZE];
@@ -61,22 +70,49 @@ typedef struct url_parts {
     const char *query; size_t query_len;
 } url_parts;
 
+/* Grows past its inline items into a userdata in the stack slot `storage`, which Lua owns: a
+ * raise while the list is filled leaks nothing. */
 typedef struct header_list {
     sigv4_header inline_items[INLINE_HEADERS];
     sigv4_header *items;
     size_t n, cap;
+    int storage;
 } header_list;
 
+/* Everything a transfer takes from core.http's options, read and checked by http_plan before
+ * any resource is taken: http_plan may raise (an InvalidParameter naming the option), nothing
+ * after it does. Strings belong to the options table or to the plan's stack slots. */
+typedef struct transfer_plan {
+    const char *url;
+    size_t url_len;
+    url_parts u;
+    const char *method;
+    const char *body;
+    size_t body_len;
+    header_list hl;
+    int sign;                  /* opts.sign was given: sign with sign_params */
+    sigv4_params sign_params;
+    const char *payload_hash;
+    long timeout_ms, connect_timeout_ms;
+    const char *ca_file, *proxy;
+    int http2;
+    int progress;              /* a progress callback was given */
+    /* stack slots: the body string, the progress callbacks (nil when absent) */
+    int body_slot, upload_slot, download_slot;
+} transfer_plan;
+
+/* Reads the options table at the stack top into *plan, leaving PLAN_SLOTS values above it. */
+enum { PLAN_SLOTS = 5 };
+void http_plan(lua_State *L, transfer_plan *plan);
+/* Adds core.http_signing to the module table on top of the stack. */
+void http_open_signing(lua_State *L);
 
 int http_split_url(const char *url, size_t len, url_parts *u);
 int http_add_header_line(transfer *t, strbuf *sb, const char *name, size_t nlen, const char *value, size_t vlen);
 int http_suppress_header(transfer *t, const char *line);
-const char *http_opt_string(lua_State *L, int idx, const char *field, size_t *len);
-int http_opt_bool(lua_State *L, int idx, const char *field, int dflt);
-long http_opt_ms(lua_State *L, int idx, const char *field);
-int http_header_push(header_list *hl, const char *name, size_t nlen, const char *value, size_t vlen);
 int http_has_header(const header_list *hl, const char *name);
-const char *http_collect_headers(lua_State *L, int opts, int keepalive, header_list *hl);
-const char *http_sign_request(lua_State *L, http_engine *h, transfer *t, const char *method, const url_parts *u, header_list *hl, const char *body, size_t body_len);
+/* Signs per plan->sign_params and appends the signer's headers; no Lua. Returns NULL or an
+ * error message (a literal). */
+const char *http_sign_request(http_engine *h, transfer *t, const transfer_plan *plan);
 
 #endif

@@ -1,6 +1,7 @@
 /* Parameter validation against the operation's input shape, before any I/O.
  *
- * core.validate(model, operationName, params) returns nil when params fit, else an error table:
+ * core.validate(operation, params) (a handle from core.operation; core.validate(model, name, params)
+ * works too) returns nil when params fit, else an error table:
  * the single problem (MissingRequiredParameter, UnexpectedParameter, InvalidParameterType,
  * InvalidParameter) or MultipleValidationErrors whose `errors` lists them all. Each message
  * names the member by path: params.Item.id.S, params.Tags[2].Key, params.Map['odd key']. */
@@ -8,6 +9,7 @@
 
 #include "core/error.h"
 #include "model/model.h"
+#include "model/operation.h"
 #include "model/shape.h"
 
 #include <ctype.h>
@@ -220,16 +222,17 @@ static void check_value(validation *v, const cJSON *member, int value, int path,
 
 static int l_validate(lua_State *L)
 {
-    aws_model *m = aws_model_check(L, 1);
-    const char *name = luaL_checkstring(L, 2);
-    lua_settop(L, 3);
-    const cJSON *op = aws_model_operation(m, name);
+    const aws_model *m;
+    const char *name;
+    int params;
+    const cJSON *op = aws_operation_args(L, 1, &m, &name, &params);
     if (!op)
         return luaL_error(L, "validate: the model has no operation named '%s'", name);
+    lua_settop(L, params);
     const cJSON *input = aws_operation_input(op);
-    if (lua_isnil(L, 3)) {
+    if (lua_isnil(L, params)) {
         lua_newtable(L);
-        lua_replace(L, 3);
+        lua_replace(L, params);
     }
     validation v = {L, m, 0, 0};
     lua_newtable(L);
@@ -237,12 +240,12 @@ static int l_validate(lua_State *L)
     lua_pushliteral(L, "params");
     int path = lua_gettop(L);
     if (input) {
-        check_value(&v, input, 3, path, 0);
-    } else if (lua_type(L, 3) != LUA_TTABLE) {
+        check_value(&v, input, params, path, 0);
+    } else if (lua_type(L, params) != LUA_TTABLE) {
         type_problem(&v, path, "a table");
     } else {
         lua_pushnil(L);
-        if (lua_next(L, 3)) {
+        if (lua_next(L, params)) {
             lua_pop(L, 2);
             lua_pushfstring(L, "%s must be empty: the operation takes no input", PATH(path));
             problem(&v, "UnexpectedParameter");

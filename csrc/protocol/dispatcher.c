@@ -6,11 +6,13 @@
 #include "codec/digest.h"
 #include "codec/time.h"
 #include "core/error.h"
+#include "model/operation.h"
 #include "protocol/json/json.h"
 #include "protocol/query/query.h"
 #include "protocol/xml/xml.h"
 
 #include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int add_content_md5(lua_State *L, int req)
@@ -40,9 +42,63 @@ static int add_content_md5(lua_State *L, int req)
     return 1;
 }
 
-static const cJSON *find_operation(lua_State *L, const aws_model *m, const char *name)
+enum { MEMO_DISPATCH = 0x44490001 };
+enum { PROTOCOL_UNKNOWN, PROTOCOL_JSON, PROTOCOL_XML, PROTOCOL_QUERY };
+
+/* What the dispatcher decides per operation, worked out on its first call: the wire protocol
+ * and whether the body needs a Content-MD5. */
+typedef struct dispatch {
+    int protocol;
+    int md5_required;
+} dispatch;
+
+static dispatch dispatch_compute(const aws_model *m, const cJSON *op)
 {
-    const cJSON *op = aws_model_operation(m, name);
+    dispatch d = {PROTOCOL_UNKNOWN, 0};
+    const char *protocol = aws_model_meta(m, "protocol");
+    if (!protocol)
+        d.protocol = PROTOCOL_UNKNOWN;
+    else if (strcmp(protocol, "json") == 0 || strcmp(protocol, "rest-json") == 0)
+        d.protocol = PROTOCOL_JSON;
+    else if (strcmp(protocol, "rest-xml") == 0)
+        d.protocol = PROTOCOL_XML;
+    else if (strcmp(protocol, "query") == 0 || strcmp(protocol, "ec2") == 0)
+        d.protocol = PROTOCOL_QUERY;
+    const cJSON *checksum = cJSON_GetObjectItemCaseSensitive(op, "httpChecksum");
+    d.md5_required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "httpChecksumRequired")) ||
+                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(checksum, "requestChecksumRequired"));
+    return d;
+}
+
+/* The operation's dispatch, memoized in the model (recomputed when memory is short). */
+static dispatch dispatch_of(const aws_model *m, const cJSON *op)
+{
+    const dispatch *memo = aws_model_memo_get(m, op, MEMO_DISPATCH);
+    if (memo)
+        return *memo;
+    dispatch d = dispatch_compute(m, op);
+    dispatch *stored = malloc(sizeof *stored);
+    if (stored) {
+        *stored = d;
+        if (!aws_model_memo_put(m, op, MEMO_DISPATCH, stored, free))
+            free(stored);
+    }
+    return d;
+}
+
+static int unsupported_protocol(lua_State *L, const aws_model *m, const char *what)
+{
+    const char *protocol = aws_model_meta(m, "protocol");
+    if (!protocol)
+        return luaL_error(L, "%s: the model's metadata has no protocol", what);
+    return luaL_error(L, "%s: unsupported protocol '%s'", what, protocol);
+}
+
+/* The operation the call names (a handle, or a model and a name); raises UnknownOperation. */
+static const cJSON *find_operation(lua_State *L, const aws_model **m, int *next)
+{
+    const char *name;
+    const cJSON *op = aws_operation_args(L, 1, m, &name, next);
     if (!op) {
         aws_push_error(L, "UnknownOperation", "");
         lua_pushfstring(L, "the model has no operation named '%s'", name);
@@ -52,33 +108,29 @@ static const cJSON *find_operation(lua_State *L, const aws_model *m, const char 
     return op;
 }
 
+/* core.build_request(operation, params, opts) or core.build_request(model, name, params, opts) */
 static int l_build_request(lua_State *L)
 {
-    aws_model *m = aws_model_check(L, 1);
-    const char *name = luaL_checkstring(L, 2);
-    if (lua_isnoneornil(L, 3)) {
+    const aws_model *m;
+    int params;
+    const cJSON *op = find_operation(L, &m, &params);
+    if (lua_isnoneornil(L, params)) {
         lua_newtable(L);
-        lua_replace(L, 3);
+        lua_replace(L, params);
     }
-    luaL_checktype(L, 3, LUA_TTABLE);
-    lua_settop(L, 4);
-    const cJSON *op = find_operation(L, m, name);
-    const char *protocol = aws_model_meta(m, "protocol");
-    if (!protocol)
-        return luaL_error(L, "build_request: the model's metadata has no protocol");
-    if (strcmp(protocol, "json") == 0 || strcmp(protocol, "rest-json") == 0)
-        aws_build_json(L, m, op, 3, 4);
-    else if (strcmp(protocol, "rest-xml") == 0)
-        aws_build_xml(L, m, op, 3, 4);
-    else if (strcmp(protocol, "query") == 0 || strcmp(protocol, "ec2") == 0)
-        aws_build_query(L, m, op, 3, 4);
+    luaL_checktype(L, params, LUA_TTABLE);
+    lua_settop(L, params + 1);
+    dispatch d = dispatch_of(m, op);
+    if (d.protocol == PROTOCOL_JSON)
+        aws_build_json(L, m, op, params, params + 1);
+    else if (d.protocol == PROTOCOL_XML)
+        aws_build_xml(L, m, op, params, params + 1);
+    else if (d.protocol == PROTOCOL_QUERY)
+        aws_build_query(L, m, op, params, params + 1);
     else
-        return luaL_error(L, "build_request: unsupported protocol '%s'", protocol);
+        return unsupported_protocol(L, m, "build_request");
     int req = lua_gettop(L);
-    const cJSON *checksum = cJSON_GetObjectItemCaseSensitive(op, "httpChecksum");
-    int md5_required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "httpChecksumRequired")) ||
-                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(checksum, "requestChecksumRequired"));
-    if (md5_required && !add_content_md5(L, req))
+    if (d.md5_required && !add_content_md5(L, req))
         return luaL_error(L, "build_request: cannot compute Content-MD5");
     return 1;
 }
@@ -101,30 +153,29 @@ static int crc32_mismatch(lua_State *L, int response)
     return mismatch;
 }
 
+/* core.parse_response(operation, response) or core.parse_response(model, name, response) */
 static int l_parse_response(lua_State *L)
 {
-    aws_model *m = aws_model_check(L, 1);
-    const char *name = luaL_checkstring(L, 2);
-    luaL_checktype(L, 3, LUA_TTABLE);
-    lua_settop(L, 3);
-    const cJSON *op = find_operation(L, m, name);
-    const char *protocol = aws_model_meta(m, "protocol");
-    if (!protocol)
-        return luaL_error(L, "parse_response: the model's metadata has no protocol");
-    if (crc32_mismatch(L, 3)) {
+    const aws_model *m;
+    int response;
+    const cJSON *op = find_operation(L, &m, &response);
+    luaL_checktype(L, response, LUA_TTABLE);
+    lua_settop(L, response);
+    dispatch d = dispatch_of(m, op);
+    if (d.protocol == PROTOCOL_UNKNOWN)
+        return unsupported_protocol(L, m, "parse_response");
+    if (crc32_mismatch(L, response)) {
         lua_pushboolean(L, 0);
         aws_push_error(L, "CRC32CheckFailed", "the response body does not match its x-amz-crc32 checksum");
         lua_pushboolean(L, 1);
         lua_setfield(L, -2, "retryable");
         return 2;
     }
-    if (strcmp(protocol, "json") == 0 || strcmp(protocol, "rest-json") == 0)
-        return aws_parse_json(L, m, op, 3);
-    if (strcmp(protocol, "rest-xml") == 0)
-        return aws_parse_xml(L, m, op, 3);
-    if (strcmp(protocol, "query") == 0 || strcmp(protocol, "ec2") == 0)
-        return aws_parse_query(L, m, op, 3);
-    return luaL_error(L, "parse_response: unsupported protocol '%s'", protocol);
+    if (d.protocol == PROTOCOL_JSON)
+        return aws_parse_json(L, m, op, response);
+    if (d.protocol == PROTOCOL_XML)
+        return aws_parse_xml(L, m, op, response);
+    return aws_parse_query(L, m, op, response);
 }
 
 /* parse_time(text) -> epoch seconds, or nil when the text is no timestamp we know. */

@@ -3,12 +3,14 @@
  *   rest-xml, query, ec2  -> protocol_xml.c, protocol_query.c (+ rest.c for rest-xml)
  *
  * Lua-facing contract (see protocol.c):
- *   core.build_request(model, operationName, params, opts) -> request table
+ *   The operation is a handle from core.operation(model, name) or, in the older form, the two
+ *   arguments model, operationName.
+ *   core.build_request(operation, params, opts) -> request table
  *     { method = "POST", path = "/encoded/path" (labels filled, percent-encoded, no query),
  *       query = "a=b&c=d" (percent-encoded, "" when none), headers = {Name = "value", ...},
  *       body = string or nil, hostPrefix = "expanded-prefix." or nil }
  *     opts: { idempotencyToken = function() return "uuid" end (optional; default a random UUID v4) }
- *   core.parse_response(model, operationName, response) -> true, data | false, error
+ *   core.parse_response(operation, response) -> true, data | false, error
  *     response: { statusCode = 200, headers = {["lower-case"] = "value"}, body = "..." }
  *     data: plain tables shaped like the output (integers as Lua integers, timestamps as epoch
  *     seconds, blobs as strings, lists as sequences, maps as tables); error: a table with code,

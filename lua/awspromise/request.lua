@@ -7,6 +7,8 @@ local retry = require "awspromise.retry"
 
 local make_error = Promise.make_error
 local pending, settle = core.pending, core.settle
+local parse_response = core.parse_response
+local error_mt = core.error_metatable
 
 local Request = {}
 Request.__index = Request
@@ -23,13 +25,64 @@ local EVENTS = {
   httpUploadProgress = true, httpDownloadProgress = true,
 }
 
-function Request.new(service, operation, params)
+-- The life of a request: state -> event -> next state. An event its state does not list is
+-- ignored, which is how a late completion, a second abort or a listener that aborted in the
+-- middle of a step stop the work that follows. complete, failed and aborted are final (a
+-- success listener that raises still turns complete into failed).
+local TRANSITIONS = {
+  new = {start = "validating", abort = "aborted"},
+  validating = {validated = "building", fail = "failed", abort = "aborted"},
+  building = {built = "credentials", fail = "failed", abort = "aborted"},
+  credentials = {ready = "signing", fail = "failed", abort = "aborted"},
+  signing = {send = "sending", fail = "failed", abort = "aborted"},
+  sending = {succeed = "complete", retry = "retrying", fail = "failed", abort = "aborted"},
+  retrying = {due = "credentials", fail = "failed", abort = "aborted"},
+  complete = {reject = "failed"},
+  failed = {},
+  aborted = {},
+}
+
+-- Moves the request on `event`; nil (and no move) when its state does not take that event.
+local function move(self, event)
+  local to = TRANSITIONS[self.state][event]
+  if to then self.state = to end
+  return to
+end
+
+-- What a failure that raised a plain value becomes, by the state it happened in.
+local ERROR_CODES = {
+  validating = "InvalidParameter", building = "InvalidParameter", credentials = "CredentialsError",
+  signing = "InvalidParameter", sending = "NetworkingError", retrying = "NetworkingError",
+}
+
+local function as_error(self, err)
+  if type(err) == "table" then return err end
+  return make_error(ERROR_CODES[self.state] or "UnknownError", tostring(err))
+end
+
+local function aborted_error()
+  return make_error("RequestAbortedError", "Request aborted by user", {retryable = false})
+end
+
+-- Request.new(service, operation, params[, op]): op is the service's entry for the operation
+-- ({name =, handle =, authtype =}); looked up by name when not given.
+function Request.new(service, operation, params, op)
+  -- Every field a request gets on its way is made here (false until set), so that the table
+  -- never grows on the hot path.
   return setmetatable({
     service = service,
     operation = operation,
+    op = op or service.opCache[operation],
     params = params or {},
     retryCount = 0,
     state = "new",
+    outcome = false,
+    userPromise = false,
+    httpRequest = false,
+    hostname = false,
+    transfer = false,
+    timer = false,
+    response = false,
   }, Request)
 end
 
@@ -69,7 +122,6 @@ end
 
 local function log(self, status)
   local logger = self.service.config.logger
-  if not logger then return end
   local elapsed = (core.now() - (self.startClock or core.now())) / 1000
   local line = string.format("[AWS %s %s %.3fs %d retries] %s", self.service.serviceIdentifier or "?",
     tostring(status or "-"), elapsed, self.retryCount, self.operation)
@@ -84,32 +136,56 @@ local function log(self, status)
   if not ok then io.stderr:write("awspromise: AWS.config.logger raised: ", tostring(err), "\n") end
 end
 
-local function response_of(self, http)
-  local headers = http and http.headers or {}
+-- The AWS.Response of an attempt, with its data or its error.
+local function response_of(self, http_response, data, err)
+  local headers = http_response and http_response.headers or {}
   return setmetatable({
-    statusCode = http and http.statusCode,
+    statusCode = http_response and http_response.statusCode,
     headers = headers,
-    httpResponse = http,
+    httpResponse = http_response,
     requestId = headers["x-amzn-requestid"] or headers["x-amz-request-id"] or headers["x-amz-requestid"],
     extendedRequestId = headers["x-amz-id-2"],
     retryCount = self.retryCount,
     request = self,
+    data = data,
+    error = err,
   }, Response)
 end
 
-local function finish(self, ok, value, http)
-  if self.state == "done" then return end
-  self.state = "done"
-  self.transfer, self.timer = nil, nil
-  local response = response_of(self, http)
-  self.response = response
+-- data["$response"]: one metatable for every result; the response is found by the data table
+-- (weak keys: the entry goes with the data).
+local response_of_data = setmetatable({}, {__mode = "k"})
+local DATA_MT = {
+  __index = function(data, key)
+    if key == "$response" then return response_of_data[data] end
+  end,
+}
+
+-- Settles the request: event is "succeed" (value is the data), "fail" or "abort" (the error).
+local function finish(self, event, value, http_response)
+  if not move(self, event) then return end
+  self.transfer, self.timer = false, false
+  local ok = event == "succeed"
+  local response
   if ok then
-    response.data = value
+    response = response_of(self, http_response, value, nil)
+  else
+    response = response_of(self, http_response, nil, value)
+  end
+  self.response = response
+  local listeners = self.listeners
+  if ok then
     if type(value) == "table" then
-      setmetatable(value, {__index = function(_, k) if k == "$response" then return response end end})
+      response_of_data[value] = response
+      setmetatable(value, DATA_MT)
     end
-    local fine, err = emit(self, "success", response)
-    if not fine then ok, value = false, err end
+    if listeners then
+      local fine, err = emit(self, "success", response)
+      if not fine then
+        ok, value = false, err
+        move(self, "reject")
+      end
+    end
   end
   if not ok then
     response.error = value
@@ -117,119 +193,135 @@ local function finish(self, ok, value, http)
       value.retryCount = value.retryCount or self.retryCount
       value.time = value.time or os.time()
       value.region = value.region or self.service.config.region
-      value.hostname = value.hostname or self.hostname
+      value.hostname = value.hostname or self.hostname or nil
       value.requestId = value.requestId or response.requestId
       value.statusCode = value.statusCode or response.statusCode
     end
-    emit(self, "error", value, response)
+    if listeners then emit(self, "error", value, response) end
   end
-  emit(self, "complete", response)
-  log(self, response.statusCode or (not ok and type(value) == "table" and value.code))
+  if listeners then emit(self, "complete", response) end
+  if self.service.config.logger then
+    log(self, response.statusCode or (not ok and type(value) == "table" and value.code))
+  end
   settle(self.outcome, ok, value)
+end
+
+-- Runs step(self, arg) protected: what it raises fails the request (when it is still running).
+local function guarded(step, self, arg)
+  local ok, err = pcall(step, self, arg)
+  if not ok then finish(self, "fail", as_error(self, err), nil) end
 end
 
 local attempt
 
-local function after_failure(self, err, http)
-  if self.state == "done" then return end
-  local delay = retry.decide(self, err, http)
-  if not delay then return finish(self, false, err, http) end
+local function after_failure(self, err, http_response)
+  local delay = retry.decide(self, err, http_response)
+  if not delay then return finish(self, "fail", err, http_response) end
   err.retryDelay = delay
   self.retryCount = self.retryCount + 1
-  local response = response_of(self, http)
-  response.error = err
-  local fine, listener_err = emit(self, "retry", response)
-  if not fine then return finish(self, false, listener_err, http) end
-  self.state = "waiting"
+  if self.listeners then
+    local fine, listener_err = emit(self, "retry", response_of(self, http_response, nil, err))
+    if not fine then return finish(self, "fail", listener_err, http_response) end
+  end
+  if not move(self, "retry") then return end
   self.timer = core.timer(delay, function()
-    self.timer = nil
-    attempt(self)
+    self.timer = false
+    if move(self, "due") then guarded(attempt, self) end
   end)
 end
 
-local function on_http(self, http)
-  if self.state == "done" then return end
-  self.transfer = nil
-  local ok, data_or_err = core.parse_response(self.service.model, self.operation, http)
-  if ok then return finish(self, true, data_or_err, http) end
-  return after_failure(self, data_or_err, http)
+-- The engine's answer to one attempt: the response table, or the transport Error.
+local function complete_attempt(self, result)
+  if self.state ~= "sending" then return end
+  self.transfer = false
+  if getmetatable(result) == error_mt then
+    result.hostname = self.hostname
+    return after_failure(self, result, nil)
+  end
+  local ok, data_or_err = parse_response(self.op.handle, result)
+  if ok then return finish(self, "succeed", data_or_err, result) end
+  return after_failure(self, data_or_err, result)
 end
 
-local function on_transport_error(self, err)
-  if self.state == "done" then return end
-  self.transfer = nil
-  if type(err) ~= "table" then err = make_error("NetworkingError", tostring(err), {retryable = true}) end
-  err.hostname = self.hostname
-  return after_failure(self, err, nil)
+-- core.http's completion callback (a loop job): whatever raises here settles the request.
+local function on_complete(self, result)
+  guarded(complete_attempt, self, result)
+end
+
+local function add_progress_listeners(self, http_request)
+  local listeners = self.listeners
+  if listeners.httpUploadProgress and not http_request.onUploadProgress then
+    http_request.onUploadProgress = function(loaded, total)
+      emit(self, "httpUploadProgress", {loaded = loaded, total = total}, self)
+    end
+  end
+  if listeners.httpDownloadProgress and not http_request.onDownloadProgress then
+    http_request.onDownloadProgress = function(loaded, total)
+      emit(self, "httpDownloadProgress", {loaded = loaded, total = total}, self)
+    end
+  end
+end
+
+-- Signs (in the engine, as the transfer starts) and sends with these credentials.
+local function send(self, credentials)
+  if not move(self, "ready") then return end
+  local http_request = self.httpRequest
+  http_request.sign = credentials and self.service:signingOptions(credentials) or false
+  if self.listeners then
+    local fine, err = emit(self, "sign", self)
+    if fine and self.listeners.send then fine, err = emit(self, "send", response_of(self, nil)) end
+    if not fine then return finish(self, "fail", err, nil) end
+    add_progress_listeners(self, http_request)
+  end
+  if self.state ~= "signing" then return end -- a listener aborted
+  -- looked up per call: a test or an embedder may stand in its own transport
+  local transfer = core.http(http_request, on_complete, self)
+  move(self, "send")
+  self.transfer = transfer
+end
+
+local function credentials_failed(self, err)
+  if type(err) ~= "table" then err = make_error("CredentialsError", tostring(err)) end
+  finish(self, "fail", err, nil)
 end
 
 -- One attempt: credentials, sign, send. Each attempt signs anew (fresh date, refreshed keys).
 attempt = function(self)
-  if self.state == "done" then return end
-  self.state = "credentials"
+  if self.httpRequest.authtype == "none" then return send(self, nil) end
   local service = self.service
-  local function send_with(credentials)
-    if self.state == "done" then return end
-    local http = self.httpRequest
-    http.sign = credentials and service:signingOptions(credentials) or nil
-    local fine, err = emit(self, "sign", self)
-    if fine and self.listeners and self.listeners.send then fine, err = emit(self, "send", response_of(self, nil)) end
-    if not fine then return finish(self, false, err, nil) end
-    self.state = "sending"
-    local listeners = self.listeners
-    if listeners and listeners.httpUploadProgress and not http.onUploadProgress then
-      http.onUploadProgress = function(loaded, total)
-        emit(self, "httpUploadProgress", {loaded = loaded, total = total}, self)
-      end
-    end
-    if listeners and listeners.httpDownloadProgress and not http.onDownloadProgress then
-      http.onDownloadProgress = function(loaded, total)
-        emit(self, "httpDownloadProgress", {loaded = loaded, total = total}, self)
-      end
-    end
-    local ok, p, transfer = pcall(core.http, http)
-    if not ok then
-      return finish(self, false, type(p) == "table" and p or make_error("InvalidParameter", tostring(p)), nil)
-    end
-    self.transfer = transfer
-    p:next(function(response) on_http(self, response) end, function(e) on_transport_error(self, e) end)
-  end
-  if self.httpRequest.authtype == "none" then return send_with(nil) end
   local ok, creds, creds_promise = pcall(service.cachedCredentials, service)
-  if not ok then return finish(self, false, creds, nil) end
-  if creds then return send_with(creds) end
-  creds_promise:next(send_with, function(err)
-    if self.state == "done" then return end
-    if type(err) ~= "table" then err = make_error("CredentialsError", tostring(err)) end
-    finish(self, false, err, nil)
-  end)
+  if not ok then return finish(self, "fail", creds, nil) end
+  if creds then return send(self, creds) end
+  creds_promise:next(function(c) guarded(send, self, c) end, function(err) credentials_failed(self, err) end)
+end
+
+-- validating -> building -> credentials -> the first attempt, all in the caller's turn.
+local function begin(self)
+  local service = self.service
+  if service.config.logger then self.startClock = core.now() end
+  local fine, err = true, nil
+  if self.listeners then fine, err = emit(self, "validate", self) end
+  if not fine then return finish(self, "fail", as_error(self, err), nil) end
+  local op, params = self.op, self.params
+  service:validateParams(op, params)
+  if not move(self, "validated") then return end
+  local http_request = service:buildHttp(op, params)
+  self.httpRequest = http_request
+  self.hostname = http_request.hostname
+  if self.listeners then fine, err = emit(self, "build", self) end
+  if not fine then return finish(self, "fail", as_error(self, err), nil) end
+  if not move(self, "built") then return end
+  return attempt(self)
 end
 
 local function start(self)
   if self.outcome then return end
   self.outcome = pending()
-  if self.aborted then
-    settle(self.outcome, false, make_error("RequestAbortedError", "Request aborted by user", {retryable = false}))
+  if not move(self, "start") then -- aborted before it started
+    settle(self.outcome, false, aborted_error())
     return
   end
-  local service = self.service
-  if service.config.logger then self.startClock = core.now() end
-  local fine, err = emit(self, "validate", self)
-  if fine then
-    local ok, http = pcall(service.buildHttpRequest, service, self.operation, self.params)
-    if ok then
-      self.httpRequest = http
-      self.hostname = http.hostname
-      fine, err = emit(self, "build", self)
-    else
-      fine, err = false, http
-    end
-  end
-  if not fine then
-    if type(err) ~= "table" then err = make_error("InvalidParameter", tostring(err)) end
-    return finish(self, false, err, nil)
-  end
-  attempt(self)
+  guarded(begin, self)
 end
 
 -- request:promise(): starts the call once; the same promise every time. With a promise
@@ -261,14 +353,16 @@ function Request:send(callback)
   return self
 end
 
--- request:abort(): settles the call at once with RequestAbortedError, in whatever phase it is.
+-- request:abort(): settles the call at once with RequestAbortedError, in whatever state it is.
 function Request:abort()
-  if self.state == "done" then return self end
-  self.aborted = true
-  if not self.outcome then return self end
+  if self.state == "new" then
+    move(self, "abort") -- start() settles the outcome when it comes
+    return self
+  end
+  if not TRANSITIONS[self.state].abort then return self end
   if self.transfer then self.transfer:abort() end
   if self.timer then self.timer:cancel() end
-  finish(self, false, make_error("RequestAbortedError", "Request aborted by user", {retryable = false}), nil)
+  finish(self, "abort", aborted_error(), nil)
   return self
 end
 

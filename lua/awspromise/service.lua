@@ -64,6 +64,26 @@ local function methods_for(model)
   return methods
 end
 
+-- One table per loaded model: operation name -> {name =, handle =, authtype =}, filled on first
+-- use. The handle (core.operation) is what validate, build_request and parse_response take, so
+-- the name is looked up once per model, not three times per request.
+local operation_tables = setmetatable({}, {__mode = "k"})
+
+local function operations_for(model)
+  local ops = operation_tables[model]
+  if ops then return ops end
+  ops = setmetatable({}, {__index = function(ops_, name)
+    local handle = type(name) == "string" and core.operation(model, name)
+    if not handle then return nil end
+    local info = model:operation(name)
+    local entry = {name = name, handle = handle, authtype = info.authtype}
+    rawset(ops_, name, entry)
+    return entry
+  end})
+  operation_tables[model] = ops
+  return ops
+end
+
 local loaded_models = {} -- "id@version" or model text -> model userdata, once per state
 
 local function load_model_text(text, key)
@@ -105,6 +125,7 @@ local metas = setmetatable({}, {__mode = "k"})
 
 local function attach(self, model)
   self.model = model
+  self.opCache = operations_for(model)
   self.api = model:metadata()
   local meta = metas[model]
   if not meta then
@@ -120,7 +141,7 @@ function Service.new(global, options, class)
     error(make_error("ConfigError", "service options must be a table, got " .. type(options)), 3)
   end
   options = options or {}
-  local self = {globalConfig = global, config = merged_config(global, options), opCache = {}}
+  local self = {globalConfig = global, config = merged_config(global, options)}
   local model
   if class then
     local models = require "awspromise.models"
@@ -148,7 +169,8 @@ end
 -- ---------------------------------------------------------------- requests
 
 function Service:makeRequest(operation, params, callback)
-  if type(operation) ~= "string" or not self.model:operation(operation) then
+  local op = self.opCache[operation]
+  if not op then
     error(make_error("InvalidParameter", "makeRequest: " .. tostring(self.serviceIdentifier) ..
       " has no operation named '" .. tostring(operation) .. "'"), 2)
   end
@@ -159,7 +181,7 @@ function Service:makeRequest(operation, params, callback)
       error(make_error("InvalidParameterType", "Expected params to be a table, got " .. type(params)), 2)
     end
   end
-  local request = Request.new(self, operation, params)
+  local request = Request.new(self, operation, params, op)
   if callback ~= nil then request:send(callback) end
   return request
 end
@@ -209,25 +231,47 @@ function Service:resolvedEndpoint()
   return ep
 end
 
-local function operation_info(self, operation)
-  local info = self.opCache[operation]
-  if not info then
-    info = self.model:operation(operation)
-    self.opCache[operation] = info
-  end
-  return info
+-- The operation entry for a name (or the entry itself); raises for an unknown operation.
+-- (A name indexes the string library: its .handle is nil.)
+local function operation_entry(self, operation)
+  if operation.handle then return operation end
+  local op = self.opCache[operation]
+  if op then return op end
+  error(make_error("InvalidParameter", tostring(self.serviceIdentifier) ..
+    " has no operation named '" .. tostring(operation) .. "'"), 0)
+end
+
+-- Raises the validation error of params (unless config.paramValidation is false).
+function Service:validateParams(operation, params)
+  if self.config.paramValidation == false then return end
+  local err = core.validate(operation_entry(self, operation).handle, params)
+  if err then error(err, 0) end
+end
+
+-- The options of build_request: the same table while config.idempotencyToken stays the same.
+local function build_options(self)
+  local token = self.config.idempotencyToken
+  if not token then return nil end
+  local cached = self.buildOptions
+  if cached and cached.idempotencyToken == token then return cached end
+  cached = {idempotencyToken = token}
+  self.buildOptions = cached
+  return cached
 end
 
 -- Validates, serializes and addresses one call: the options of core.http, without `sign`.
 function Service:buildHttpRequest(operation, params)
+  local op = operation_entry(self, operation)
+  self:validateParams(op, params)
+  return self:buildHttp(op, params)
+end
+
+-- Serializes and addresses one call whose params are valid (buildHttpRequest without validation).
+function Service:buildHttp(operation, params)
   local config = self.config
-  if config.paramValidation ~= false then
-    local err = core.validate(self.model, operation, params)
-    if err then error(err, 0) end
-  end
-  local req = core.build_request(self.model, operation, params, config.idempotencyToken and
-    {idempotencyToken = config.idempotencyToken} or nil)
-  local ep = self:resolvedEndpoint()
+  local op = operation_entry(self, operation)
+  local req = core.build_request(op.handle, params, build_options(self))
+  local ep = self.endpointCache or self:resolvedEndpoint()
   local scheme, host, base_path = ep.scheme, ep.host, ep.basePath
   if not scheme then
     scheme, host, base_path = ep.url:match("^(%a[%w+.-]*://)([^/]*)(.*)$")
@@ -258,7 +302,8 @@ function Service:buildHttpRequest(operation, params)
     body = req.body,
     hostname = hostname,
     httpOptions = config.httpOptions,
-    authtype = operation_info(self, operation).authtype,
+    authtype = op.authtype,
+    sign = false, -- the attempt sets it (a slot now: no table growth per request)
   }
 end
 
@@ -286,13 +331,14 @@ function Service:invalidateCredentials()
   if provider.invalidate then provider:invalidate() end
 end
 
--- The `sign` options of core.http for these credentials (cached while they stay the same).
+-- The `sign` option of core.http for these credentials: core.http_signing's userdata, read
+-- once and reused while the credentials and the clock offset stay the same.
 function Service:signingOptions(creds)
   local cached = self.signCache
   local offset = self.config.systemClockOffset
   if cached and cached.creds == creds and cached.timeOffset == offset then return cached.options end
   local ep = self:resolvedEndpoint()
-  local options = {
+  local options = core.http_signing {
     accessKeyId = creds.accessKeyId,
     secretAccessKey = creds.secretAccessKey,
     sessionToken = creds.sessionToken,

@@ -233,8 +233,7 @@ local function begin(self)
   attempt(self)
 end
 
--- promise(), send() and abort() are AWS.Request's: they see the outcome begin() made, and abort
--- stops the attempt in flight (self.transfer) or the timer between attempts (self.timer).
+-- promise() and send() are AWS.Request's: they see the outcome begin() made.
 function Waiter:promise()
   begin(self)
   return self.Request.promise(self)
@@ -243,6 +242,21 @@ end
 function Waiter:send(callback)
   begin(self)
   return self.Request.send(self, callback)
+end
+
+-- Stops the attempt in flight or the timer between attempts; settles at once.
+function Waiter:abort()
+  if self.state == "done" then return self end
+  if not self.outcome then
+    self.aborted = true -- begin() settles the outcome when it comes
+    return self
+  end
+  local transfer, timer = self.transfer, self.timer
+  local err = make_error("RequestAbortedError", "Request aborted by user", {retryable = false})
+  finish(self, false, err, setmetatable({error = err, request = self}, self.Response))
+  if timer then timer:cancel() end
+  if transfer then transfer:abort() end
+  return self
 end
 
 function Waiter:__tostring()

@@ -476,3 +476,125 @@ describe("signing, connections and concurrency", function()
     for i = 1, 300 do assert.is_true(values[i].ok) end
   end)
 end)
+
+describe("core.http options and completion", function()
+  local function engine_counts()
+    local s = core.http_stats()
+    return {pooled = s.pooledHandles, active = s.active, queued = s.queued, inCurl = s.inCurl}
+  end
+
+  -- A bad option must raise before any curl handle is taken, whether the transfer would start
+  -- at once (the engine idle) or wait in the queue (libcurl full).
+  local function refused(opts)
+    local before = engine_counts()
+    local ok, err = pcall(core.http, opts)
+    assert.is_false(ok)
+    assert.same(before, engine_counts())
+    return err
+  end
+
+  local function bad_timeout()
+    return {method = "POST", url = server.url .. "/ok", body = "{}", httpOptions = {timeout = -1}}
+  end
+
+  it("raises for a bad option without taking a handle, the same whether idle or queued", function()
+    core.http {method = "POST", url = server.url .. "/ok", body = "{}"}:await() -- a handle in the pool
+    assert.is_true(core.http_stats().pooledHandles >= 1)
+    local idle_err = refused(bad_timeout())
+    assert.equal("InvalidParameter", idle_err.code)
+    assert.matches("httpOptions%.timeout", idle_err.message)
+
+    core.http_configure{maxInCurl = 1}
+    local slow = core.http {method = "POST", url = server.url .. "/delay/300", body = "{}"}
+    local waiting = core.http {method = "POST", url = server.url .. "/ok", body = "{}"}
+    assert.equal(1, core.http_stats().queued)
+    local queued_err = refused(bad_timeout())
+    core.http_configure{maxInCurl = 256}
+    assert.same({idle_err.code, idle_err.message}, {queued_err.code, queued_err.message})
+    assert.equal(200, slow:await().statusCode)
+    assert.equal(200, waiting:await().statusCode)
+  end)
+
+  it("names the option at fault", function()
+    local url = server.url .. "/ok"
+    local cases = {
+      {{url = url, httpOptions = {connectTimeout = "soon"}}, "httpOptions%.connectTimeout must be a number"},
+      {{url = url, timeout = -5}, "opts%.timeout must be a number of milliseconds"},
+      {{url = url, proxy = 5}, "opts%.proxy must be a string"},
+      {{url = url, headers = {["X-A"] = "a\r\nb"}}, "header 'X%-A' has a CR"},
+      {{url = url, sign = {accessKeyId = "a", secretAccessKey = "b", region = 1, service = "s"}}, "opts%.sign%.region must be a string"},
+      {{url = url, onUploadProgress = 5}, "opts%.onUploadProgress must be a function"},
+      {{url = "not a url"}, "not an absolute http%(s%) URL"},
+    }
+    for _, case in ipairs(cases) do
+      local err = refused(case[1])
+      assert.equal("InvalidParameter", err.code)
+      assert.matches(case[2], err.message)
+    end
+  end)
+
+  it("a client with a bad httpOption rejects each request and keeps the pool", function()
+    local c = client("/ok", {httpOptions = {timeout = -1}, maxRetries = 0})
+    local before = engine_counts()
+    local state, err = support.settle(c:call():promise())
+    assert.same({"rejected", "InvalidParameter"}, {state, err.code})
+    assert.matches("httpOptions%.timeout", err.message)
+    assert.same(before, engine_counts())
+  end)
+
+  it("with a completion function: one job calls done(ctx, result), never inside the call", function()
+    local ctx, calls = {}, {}
+    local function done(c, result) calls[#calls + 1] = {c, result} end
+    local handle = core.http({method = "POST", url = server.url .. "/ok", body = "{}"}, done, ctx)
+    assert.is_true(handle:active())
+    assert.equal(0, #calls)
+    AWS.run()
+    assert.equal(1, #calls)
+    assert.equal(ctx, calls[1][1])
+    assert.equal(200, calls[1][2].statusCode)
+
+    calls = {}
+    core.http({url = "http://127.0.0.1:1/"}, done, ctx)
+    AWS.run()
+    assert.equal(1, #calls)
+    assert.equal(core.error_metatable, getmetatable(calls[1][2]))
+    assert.equal("NetworkingError", calls[1][2].code)
+
+    calls = {}
+    local never = core.http({method = "POST", url = server.url .. "/never", body = "{}"}, done, ctx)
+    assert.is_true(never:abort())
+    assert.equal(0, #calls)
+    AWS.run()
+    assert.equal(1, #calls)
+    assert.equal("RequestAbortedError", calls[1][2].code)
+  end)
+
+  it("core.http_signing(sign) signs exactly as the sign table does, checked once", function()
+    local sign = {accessKeyId = "AKIDFAULT", secretAccessKey = SECRET, region = "us-east-1", service = "fault",
+      time = os.time() - 5}
+    local function verify(with)
+      local res = core.http {method = "POST", url = server.url .. "/verify/" .. SECRET, body = "{}", sign = with}
+        :await()
+      return res.statusCode, core.json_decode(res.body)
+    end
+    local table_status, by_table = verify(sign)
+    local signing = core.http_signing(sign)
+    sign.secretAccessKey = "changed after the call" -- the userdata kept its own copy
+    local udata_status, by_udata = verify(signing)
+    assert.same({200, 200}, {table_status, udata_status})
+    assert.is_true(by_udata.verified)
+    assert.equal(by_table.canonicalRequest, by_udata.canonicalRequest)
+    local ok, err = pcall(core.http_signing, {accessKeyId = "a", secretAccessKey = "b", region = "r", service = {}})
+    assert.is_false(ok)
+    assert.equal("InvalidParameter", err.code)
+    assert.matches("opts%.sign%.service must be a string", err.message)
+  end)
+
+  it("an error raised while a response is handled settles the request", function()
+    local c = client("/flaky/" .. key() .. "/3/500",
+      {retryDelayOptions = {customBackoff = function() error("backoff exploded") end}})
+    local state, err = support.settle(c:call():promise())
+    assert.equal("rejected", state)
+    assert.matches("backoff exploded", tostring(err.message or err))
+  end)
+end)

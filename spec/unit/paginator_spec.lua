@@ -51,7 +51,9 @@ end
 local handlers, calls, transfers
 local real_http
 
-local function fake_http(http)
+-- core.http's two forms: (opts) -> promise, transfer; (opts, done, ctx) -> transfer, with
+-- done(ctx, response_or_error) called later from the loop.
+local function fake_http(http, done, ctx)
   local op = http.headers["X-Amz-Target"]:match("^Pager%.(.+)$")
   local input = core.json_decode(http.body)
   calls[#calls + 1] = {op = op, input = input}
@@ -59,11 +61,16 @@ local function fake_http(http)
   local transfer = {aborted = false}
   function transfer.abort() transfer.aborted = true end
   transfers[#transfers + 1] = transfer
-  if output == "hang" then return core.pending(), transfer end
-  local status, body = 200, output
-  if output.error then status, body = 400, {__type = output.error, message = "failed on purpose"} end
-  return core.resolve({statusCode = status, headers = {["content-type"] = "application/x-amz-json-1.1"},
-    body = core.json_encode(body)}), transfer
+  local answer = core.pending()
+  if output ~= "hang" then
+    local status, body = 200, output
+    if output.error then status, body = 400, {__type = output.error, message = "failed on purpose"} end
+    answer = core.resolve({statusCode = status, headers = {["content-type"] = "application/x-amz-json-1.1"},
+      body = core.json_encode(body)})
+  end
+  if not done then return answer, transfer end
+  answer:next(function(response) if not transfer.aborted then done(ctx, response) end end)
+  return transfer
 end
 
 local client
