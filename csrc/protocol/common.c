@@ -1,17 +1,10 @@
-/* Helpers shared by the HTTP binding (rest.c) and the JSON codec (json_build.c, json_parse.c,
- * protocol_json.c): the guard that owns C memory across Lua calls, number and timestamp
- * spellings, shape kinds, percent-encoding (declared in protocol_json.h); and by every
- * protocol's response parser: reading the response table, error shapes (protocol.h). */
+/* Helpers every protocol shares (common.h): the guard that owns C memory across Lua calls,
+ * parameters as scalar text (through the one scalar codec), map key order, the request
+ * skeleton, and the response and error helpers of the response parsers. */
 #include "protocol/common.h"
 
-#include "codec/ljson.h"
 #include "codec/uuid.h"
-#include "codec/base64.h"
-#include "codec/number.h"
-#include "codec/percent.h"
-#include "codec/time.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +34,7 @@ void aws_guard_release(aws_guard *g)
 {
     for (size_t i = 0; i < sizeof g->sb / sizeof g->sb[0]; i++)
         sb_free(&g->sb[i]);
+    sb_free(&g->scratch);
     cJSON_Delete(g->json);
     g->json = NULL;
     if (g->text)
@@ -74,20 +68,6 @@ void aws_guard_sort_keys(aws_guard *g)
 {
     if (g->nkeys > 1)
         qsort(g->keys, g->nkeys, sizeof *g->keys, compare_keys);
-}
-
-int aws_timestamp_param(lua_State *L, int idx, double *out)
-{
-    if (lua_type(L, idx) == LUA_TNUMBER) {
-        *out = lua_tonumber(L, idx);
-        return isfinite(*out);
-    }
-    if (lua_type(L, idx) == LUA_TSTRING) {
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        return aws_time_parse(s, len, out);
-    }
-    return 0;
 }
 
 void aws_set_default_header(lua_State *L, int req, const char *name, const char *value)
@@ -286,101 +266,51 @@ int aws_param_unset(lua_State *L, int idx)
     return t == LUA_TNIL || t == LUA_TLIGHTUSERDATA;
 }
 
-/* Integers keep every digit; floats take the shortest spelling that reads back the same. */
-static void number_text(lua_State *L, int idx, strbuf *out)
+aws_scalar_status aws_param_text(lua_State *L, int idx, const aws_scalar_type *t, aws_place place, strbuf *out,
+                                 strbuf *scratch)
 {
-    char num[48];
-    if (lua_isinteger(L, idx))
-        snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
-    else
-        aws_format_double(num, lua_tonumber(L, idx));
-    sb_puts(out, num);
+    aws_scalar v;
+    aws_scalar_status st = aws_scalar_from_lua(L, idx, t, &v, scratch);
+    if (st == AWS_SCALAR_OK && !aws_scalar_write(out, &v, t, place))
+        aws_raise_oom(L, "build_request");
+    return st;
 }
 
-int aws_scalar_text(lua_State *L, const aws_model *m, const cJSON *ref, int idx, strbuf *out)
+int aws_raise_mismatch(lua_State *L, const char *path, int idx, const aws_scalar_type *t, aws_scalar_status why)
 {
-    int ltype = lua_type(L, idx);
-    char num[48];
-    switch (aws_xml_kind(m, ref, NULL)) {
-    case AWS_T_STRING: {
-        if (ltype == LUA_TNUMBER) {
-            number_text(L, idx, out);
-            return 1;
-        }
-        if (ltype != LUA_TSTRING)
-            return 0;
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        sb_append(out, s, len);
-        return 1;
-    }
-    case AWS_T_INTEGER:
-        if (ltype != LUA_TNUMBER)
-            return 0;
-        if (lua_isinteger(L, idx)) {
-            snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
-        } else {
-            double d = lua_tonumber(L, idx);
-            if (d != floor(d) || fabs(d) > 9.2e18)
-                return 0;
-            snprintf(num, sizeof num, "%.0f", d);
-        }
-        sb_puts(out, num);
-        return 1;
-    case AWS_T_FLOAT:
-        if (ltype == LUA_TSTRING) {
-            double d;
-            if (!aws_special_double(lua_tostring(L, idx), &d))
-                return 0;
-            sb_puts(out, lua_tostring(L, idx));
-            return 1;
-        }
-        if (ltype != LUA_TNUMBER)
-            return 0;
-        number_text(L, idx, out);
-        return 1;
-    case AWS_T_BOOLEAN:
-        if (ltype != LUA_TBOOLEAN)
-            return 0;
-        sb_puts(out, lua_toboolean(L, idx) ? "true" : "false");
-        return 1;
-    case AWS_T_TIMESTAMP: {
-        double t;
-        if (!aws_timestamp_param(L, idx, &t))
-            return 0;
-        const char *fmt = aws_model_trait_string(m, ref, "timestampFormat");
-        aws_format_timestamp(out, fmt ? fmt : "iso8601", t);
-        return 1;
-    }
-    case AWS_T_BLOB: {
-        if (ltype != LUA_TSTRING)
-            return 0;
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        aws_base64_encode(out, s, len);
-        return 1;
-    }
-    default:
-        return -1;
-    }
+    return aws_raise_serialization(L, "%s: expected %s", path, aws_scalar_push_mismatch(L, idx, t, why));
 }
 
-int aws_jsonvalue_text(lua_State *L, int idx, strbuf *out)
+aws_scalar_type aws_body_scalar_type(lua_State *L, const aws_model *m, const cJSON *ref, aws_kind kind, int idx)
 {
-    idx = lua_absindex(L, idx);
-    if (lua_type(L, idx) == LUA_TSTRING) {
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        return sb_append(out, s, len);
+    if (kind == AWS_T_STRING && lua_type(L, idx) == LUA_TSTRING) {
+        aws_scalar_type plain = {AWS_T_STRING, AWS_TIME_DEFAULT, 0};
+        return plain;
     }
-    int ok = aws_json_encode_value(L, idx);
-    if (ok) {
-        size_t len;
-        const char *s = lua_tolstring(L, -1, &len);
-        ok = sb_append(out, s, len);
-    }
+    return aws_member_scalar_type(m, ref);
+}
+
+void aws_member_text(lua_State *L, const aws_model *m, const cJSON *ref, int idx, aws_place place, aws_guard *g,
+                     strbuf *out, const char *path)
+{
+    aws_scalar_type t = aws_body_scalar_type(L, m, ref, aws_xml_kind(m, ref, NULL), idx);
+    aws_scalar_status st = aws_param_text(L, idx, &t, place, out, &g->scratch);
+    if (st == AWS_SCALAR_NOT_SCALAR)
+        aws_raise_serialization(L, "%s: the model's shape for this member is missing or unknown", path);
+    if (st != AWS_SCALAR_OK)
+        aws_raise_mismatch(L, path, idx, &t, st);
+}
+
+int aws_push_member_param(lua_State *L, const aws_model *m, const cJSON *member, int idx, int opts)
+{
+    lua_getfield(L, idx, member->string);
+    if (!aws_param_unset(L, -1))
+        return 1;
     lua_pop(L, 1);
-    return ok;
+    if (!aws_model_trait_bool(m, member, "idempotencyToken"))
+        return 0;
+    aws_push_idempotency_token(L, opts);
+    return 1;
 }
 
 void aws_push_idempotency_token(lua_State *L, int opts)

@@ -14,12 +14,8 @@
 
 #include "codec/xml.h"
 #include "protocol/xml/xml.h"
-#include "codec/base64.h"
-#include "codec/number.h"
 #include "codec/percent.h"
-#include "codec/time.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +35,7 @@ typedef struct qctx {
     strbuf *name;  /* the parameter name being built: Foo.member.1.Bar */
     strbuf *path;  /* the Lua path for messages: params.Foo[1].bar */
     strbuf *value; /* scratch for one scalar's text */
+    aws_guard *g;  /* owns the buffers */
 } qctx;
 
 static void cut(strbuf *sb, size_t len)
@@ -81,22 +78,6 @@ static void name_push_index(qctx *q, lua_Integer i)
     name_push(q, num, 0);
 }
 
-static const char *kind_noun(aws_kind k)
-{
-    switch (k) {
-    case AWS_T_STRING: return "a string";
-    case AWS_T_INTEGER: return "an integer";
-    case AWS_T_FLOAT: return "a number";
-    case AWS_T_BOOLEAN: return "a boolean";
-    case AWS_T_TIMESTAMP: return "a timestamp (epoch seconds)";
-    case AWS_T_BLOB: return "a string (blob)";
-    case AWS_T_STRUCTURE: return "a table (structure)";
-    case AWS_T_LIST: return "a list";
-    case AWS_T_MAP: return "a table (map)";
-    default: return "a value the model knows";
-    }
-}
-
 static void serialize_value(qctx *q, const cJSON *ref, int idx);
 
 static void serialize_struct(qctx *q, const cJSON *shape, int idx)
@@ -106,13 +87,8 @@ static void serialize_struct(qctx *q, const cJSON *shape, int idx)
     for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next) {
         if (!mem->string)
             continue;
-        lua_getfield(L, idx, mem->string);
-        if (aws_param_unset(L, -1)) {
-            lua_pop(L, 1);
-            if (!aws_model_trait_bool(q->m, mem, "idempotencyToken"))
-                continue;
-            aws_push_idempotency_token(L, q->opts);
-        }
+        if (!aws_push_member_param(L, q->m, mem, idx, q->opts))
+            continue;
         size_t name_len = q->name->len, path_len = q->path->len;
         const char *segment;
         int capitalize = 0;
@@ -223,7 +199,7 @@ static void serialize_value(qctx *q, const cJSON *ref, int idx)
     luaL_checkstack(L, 8, "build_request");
     if (kind == AWS_T_STRUCTURE || kind == AWS_T_LIST || kind == AWS_T_MAP) {
         if (lua_type(L, idx) != LUA_TTABLE)
-            aws_raise_serialization(L, "%s: expected %s, got %s", path_of(q), kind_noun(kind), luaL_typename(L, idx));
+            aws_raise_serialization(L, "%s: expected %s, got %s", path_of(q), aws_kind_noun(kind), luaL_typename(L, idx));
         if (kind == AWS_T_STRUCTURE)
             serialize_struct(q, shape, idx);
         else if (kind == AWS_T_LIST)
@@ -232,11 +208,7 @@ static void serialize_value(qctx *q, const cJSON *ref, int idx)
             serialize_map(q, ref, shape, idx);
     } else {
         sb_reset(q->value);
-        int r = aws_scalar_text(L, q->m, ref, idx, q->value);
-        if (r < 0)
-            aws_raise_serialization(L, "%s: the model's shape for this member is missing or unknown", path_of(q));
-        if (r == 0)
-            aws_raise_serialization(L, "%s: expected %s, got %s", path_of(q), kind_noun(kind), luaL_typename(L, idx));
+        aws_member_text(L, q->m, ref, idx, AWS_AT_FORM, q->g, q->value, path_of(q));
         emit(q, q->value->data ? q->value->data : "", q->value->len);
     }
     q->depth--;
@@ -251,7 +223,7 @@ int aws_build_query(lua_State *L, const aws_model *m, const cJSON *op, int param
     lua_pushliteral(L, "POST");
     lua_setfield(L, req, "method");
     aws_guard *g = aws_guard_push(L);
-    qctx q = {L, m, opts, protocol && strcmp(protocol, "ec2") == 0, 0, &g->sb[0], &g->sb[1], &g->sb[2], &g->sb[3]};
+    qctx q = {L, m, opts, protocol && strcmp(protocol, "ec2") == 0, 0, &g->sb[0], &g->sb[1], &g->sb[2], &g->sb[3], g};
     const char *version = aws_model_meta(m, "apiVersion");
     sb_puts(q.body, "Action=");
     aws_percent_encode(q.body, op->string ? op->string : "", op->string ? strlen(op->string) : 0, 0);

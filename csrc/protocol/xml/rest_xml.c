@@ -14,10 +14,6 @@
 
 #include "codec/xml.h"
 #include "protocol/rest/rest.h"
-#include "codec/base64.h"
-#include "codec/number.h"
-#include "codec/percent.h"
-#include "codec/time.h"
 
 #include <expat.h>
 #include <stdio.h>
@@ -35,6 +31,7 @@ typedef struct xw {
     strbuf *out;
     strbuf *path;
     strbuf *value;
+    aws_guard *g; /* owns the buffers */
 } xw;
 
 static void xml_escape(strbuf *out, const char *s, size_t len, int attribute)
@@ -124,19 +121,6 @@ static void path_cut(xw *w, size_t len)
 
 static void write_value(xw *w, const cJSON *ref, const char *name, int idx);
 
-/* Pushes params[member], or a fresh idempotency token; returns 0 (nothing pushed) when unset. */
-static int push_member(xw *w, const cJSON *mem, int idx)
-{
-    lua_getfield(w->L, idx, mem->string);
-    if (!aws_param_unset(w->L, -1))
-        return 1;
-    lua_pop(w->L, 1);
-    if (!aws_model_trait_bool(w->m, mem, "idempotencyToken"))
-        return 0;
-    aws_push_idempotency_token(w->L, w->opts);
-    return 1;
-}
-
 /* <name xmlns=... attr="..."> members </name>; the request's top structure leaves out the
  * members that rest.c put in the URI or headers, and the payload. */
 static void write_structure(xw *w, const cJSON *ref, const cJSON *shape, const char *name, int idx, int top)
@@ -149,15 +133,12 @@ static void write_structure(xw *w, const cJSON *ref, const cJSON *shape, const c
     for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next) {
         if (!mem->string || !aws_model_trait_bool(w->m, mem, "xmlAttribute") || (top && member_located(w->m, mem)))
             continue;
-        if (!push_member(w, mem, idx))
+        if (!aws_push_member_param(L, w->m, mem, idx, w->opts))
             continue;
         size_t plen = w->path->len;
         path_push(w, mem->string, 0);
         sb_reset(w->value);
-        int r = aws_scalar_text(L, w->m, mem, lua_gettop(L), w->value);
-        if (r <= 0)
-            aws_raise_serialization(L, "%s: expected a scalar for an XML attribute, got %s", writer_path(w),
-                                    luaL_typename(L, -1));
+        aws_member_text(L, w->m, mem, lua_gettop(L), AWS_AT_XML, w->g, w->value, writer_path(w));
         const char *attr = aws_node_string(mem, "locationName");
         sb_putc(w->out, ' ');
         sb_puts(w->out, attr ? attr : mem->string);
@@ -175,7 +156,7 @@ static void write_structure(xw *w, const cJSON *ref, const cJSON *shape, const c
         if (top && (member_located(w->m, mem) ||
                     (cJSON_IsString(payload) && strcmp(payload->valuestring, mem->string) == 0)))
             continue;
-        if (!push_member(w, mem, idx))
+        if (!aws_push_member_param(L, w->m, mem, idx, w->opts))
             continue;
         size_t plen = w->path->len;
         path_push(w, mem->string, 0);
@@ -276,12 +257,7 @@ static void write_value(xw *w, const cJSON *ref, const char *name, int idx)
             write_map(w, ref, shape, name, idx);
     } else {
         sb_reset(w->value);
-        int r = aws_scalar_text(L, w->m, ref, idx, w->value);
-        if (r < 0)
-            aws_raise_serialization(L, "%s: the model's shape for this member is missing or unknown", writer_path(w));
-        if (r == 0)
-            aws_raise_serialization(L, "%s: expected a %s, got %s", writer_path(w),
-                                    aws_shape_type(shape) ? aws_shape_type(shape) : "string", luaL_typename(L, idx));
+        aws_member_text(L, w->m, ref, idx, AWS_AT_XML, w->g, w->value, writer_path(w));
         sb_putc(w->out, '<');
         sb_puts(w->out, name);
         write_namespace(w, ref);
@@ -317,7 +293,7 @@ static void set_xml_body(lua_State *L, const aws_model *m, int opts, int req, co
                          int idx, int top)
 {
     aws_guard *g = aws_guard_push(L);
-    xw w = {L, m, opts, 0, &g->sb[0], &g->sb[1], &g->sb[2]};
+    xw w = {L, m, opts, 0, &g->sb[0], &g->sb[1], &g->sb[2], g};
     sb_puts(w.path, "params");
     if (top) {
         const cJSON *shape = aws_model_resolve(m, ref);
