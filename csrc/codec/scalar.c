@@ -79,18 +79,22 @@ static aws_scalar_status string_from_lua(lua_State *L, int idx, const aws_scalar
     }
     if (!t->jsonvalue || (lt != LUA_TTABLE && lt != LUA_TNUMBER && lt != LUA_TBOOLEAN && lt != LUA_TLIGHTUSERDATA))
         return AWS_SCALAR_WRONG_TYPE;
-    sb_reset(scratch);
-    if (!aws_json_write_value(L, idx, scratch, "$")) {
+    /* without a scratch buffer the text is only checked, in one freed at once */
+    strbuf check = STRBUF_INIT, *text = scratch ? scratch : &check;
+    sb_reset(text);
+    int encoded = aws_json_write_value(L, idx, text, "$");
+    int failed = text->failed;
+    if (!encoded)
         lua_pop(L, 1);
-        if (scratch->failed)
-            luaL_error(L, "out of memory");
-        return AWS_SCALAR_BAD_JSON;
+    out->bytes = text->data ? text->data : "";
+    out->len = text->len;
+    if (!scratch) {
+        sb_free(&check);
+        out->bytes = NULL;
     }
-    if (scratch->failed)
+    if (failed)
         luaL_error(L, "out of memory");
-    out->bytes = scratch->data ? scratch->data : "";
-    out->len = scratch->len;
-    return AWS_SCALAR_OK;
+    return encoded ? AWS_SCALAR_OK : AWS_SCALAR_BAD_JSON;
 }
 
 aws_scalar_status aws_scalar_from_lua(lua_State *L, int idx, const aws_scalar_type *t, aws_scalar *out,

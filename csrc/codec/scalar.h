@@ -71,8 +71,8 @@ typedef enum {
 const char *aws_kind_noun(aws_kind kind);
 
 /* Reads the Lua value at idx as a scalar of type t (the rule above). A jsonvalue given as a JSON
- * value is encoded into `scratch` (reset first), which out->bytes then points into. Raises only
- * on out-of-memory. */
+ * value is encoded into `scratch` (reset first), which out->bytes then points into; with scratch
+ * NULL it is only checked (out->bytes NULL). Raises only on out-of-memory. */
 aws_scalar_status aws_scalar_from_lua(lua_State *L, int idx, const aws_scalar_type *t, aws_scalar *out,
                                       strbuf *scratch);
 /* Pushes "an integer, got 1.5" (what t takes, then what came) for a value that was refused. */

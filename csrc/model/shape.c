@@ -35,6 +35,17 @@ aws_scalar_type aws_member_scalar_type(const aws_model *m, const cJSON *ref)
     return t;
 }
 
+aws_map_parts aws_map_parts_of(const aws_model *m, const cJSON *ref, const cJSON *shape)
+{
+    aws_map_parts p;
+    p.key = cJSON_GetObjectItemCaseSensitive(shape, "key");
+    p.value = cJSON_GetObjectItemCaseSensitive(shape, "value");
+    p.key_name = aws_node_string(p.key, "locationName");
+    p.value_name = aws_node_string(p.value, "locationName");
+    p.flattened = aws_model_trait_bool(m, ref, "flattened");
+    return p;
+}
+
 const char *aws_member_wire_name(const aws_model *m, const cJSON *member)
 {
     (void)m;

@@ -18,6 +18,14 @@ aws_kind aws_xml_kind(const aws_model *m, const cJSON *ref, const cJSON **shape)
  * its timestampFormat and its jsonvalue trait. */
 aws_scalar_type aws_member_scalar_type(const aws_model *m, const cJSON *ref);
 
+/* What the XML and query protocols need of a map member `ref` whose resolved shape is `shape`. */
+typedef struct aws_map_parts {
+    const cJSON *key, *value;          /* the key and value references */
+    const char *key_name, *value_name; /* their locationName, NULL when they have none */
+    int flattened;
+} aws_map_parts;
+aws_map_parts aws_map_parts_of(const aws_model *m, const cJSON *ref, const cJSON *shape);
+
 /* A member's wire name: locationName when present, else the member's own name. */
 const char *aws_member_wire_name(const aws_model *m, const cJSON *member);
 

@@ -89,21 +89,58 @@ void aws_set_default_header(lua_State *L, int req, const char *name, const char 
 
 /* ---------------------------------------------------------------- responses and errors */
 
-int aws_response_open(lua_State *L, int response, int *headers, const char **body, size_t *blen)
+void aws_response_open(lua_State *L, int response, aws_response *r)
 {
     lua_getfield(L, response, "statusCode");
-    int status = (int)lua_tointeger(L, -1);
+    r->status = (int)lua_tointeger(L, -1);
     lua_pop(L, 1);
     lua_getfield(L, response, "headers");
     if (!lua_istable(L, -1)) {
         lua_pop(L, 1);
         lua_newtable(L);
     }
-    *headers = lua_gettop(L);
+    r->headers = lua_gettop(L);
     lua_getfield(L, response, "body");
-    *blen = 0;
-    *body = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, blen) : "";
-    return status;
+    r->blen = 0;
+    r->body = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &r->blen) : "";
+}
+
+const char *aws_status_code_name(int status, int json)
+{
+    static const struct {
+        int status;
+        const char *json, *xml;
+    } names[] = {
+        {304, "NotModified", "NotModified"},
+        {400, "BadRequest", "BadRequest"},
+        {403, "Forbidden", "Forbidden"},
+        {404, "NotFound", "NotFound"},
+        {409, NULL, "Conflict"},
+        {412, NULL, "PreconditionFailed"},
+        {413, "RequestEntityTooLarge", "RequestEntityTooLarge"},
+        {416, NULL, "InvalidRange"},
+        {429, "TooManyRequestsException", "TooManyRequests"},
+        {500, "InternalFailure", "InternalError"},
+        {502, "BadGateway", "BadGateway"},
+        {503, "ServiceUnavailable", "ServiceUnavailable"},
+        {504, "GatewayTimeout", "GatewayTimeout"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].status == status)
+            return json ? names[i].json : names[i].xml;
+    return NULL;
+}
+
+aws_kind aws_enter_param(lua_State *L, const aws_model *m, const cJSON *ref, int idx, int depth, int max_depth,
+                         const char *path, const cJSON **shape)
+{
+    if (depth >= max_depth)
+        aws_raise_serialization(L, "%s: nested deeper than %d levels", path, max_depth);
+    luaL_checkstack(L, 8, "build_request");
+    aws_kind kind = aws_xml_kind(m, ref, shape);
+    if ((kind == AWS_T_STRUCTURE || kind == AWS_T_LIST || kind == AWS_T_MAP) && lua_type(L, idx) != LUA_TTABLE)
+        aws_raise_serialization(L, "%s: expected %s, got %s", path, aws_kind_noun(kind), luaL_typename(L, idx));
+    return kind;
 }
 
 void aws_push_body_error(lua_State *L, int status, const char *fmt, ...)
@@ -194,6 +231,27 @@ void aws_error_take_members(lua_State *L, int err)
         }
     }
     lua_pop(L, 1);
+}
+
+void aws_path_push_key(strbuf *path, const char *key, size_t len)
+{
+    sb_putc(path, '.');
+    sb_append(path, key, len);
+}
+
+void aws_path_push_index(strbuf *path, lua_Integer i)
+{
+    char num[32];
+    snprintf(num, sizeof num, "[" LUA_INTEGER_FMT "]", i);
+    sb_puts(path, num);
+}
+
+void aws_path_cut(strbuf *path, size_t len)
+{
+    if (path->data && len <= path->len) {
+        path->len = len;
+        path->data[len] = '\0';
+    }
 }
 
 void aws_push_map_keys(lua_State *L, int idx, const char *path)

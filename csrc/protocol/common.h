@@ -47,6 +47,13 @@ aws_scalar_type aws_body_scalar_type(lua_State *L, const aws_model *m, const cJS
 void aws_member_text(lua_State *L, const aws_model *m, const cJSON *ref, int idx, aws_place place, aws_guard *g,
                      strbuf *out, const char *path);
 
+/* Where a builder stands in params, for its messages ("params.Tags[2].Key"): a strbuf grown by
+ * a key or an index on the way down and cut back to its earlier length on the way up (the cut
+ * serves any strbuf built the same way, such as a query parameter name). */
+void aws_path_push_key(strbuf *path, const char *key, size_t len);
+void aws_path_push_index(strbuf *path, lua_Integer i);
+void aws_path_cut(strbuf *path, size_t len);
+
 /* Pushes a sequence of the keys of the map table at idx, in the order a `__pairs` metamethod
  * gives when the table has one, else sorted bytewise (a stable wire order). Raises a
  * SerializationError naming `path` for a key that is not a string. */
@@ -56,10 +63,26 @@ void aws_push_map_keys(lua_State *L, int idx, const char *path);
 int aws_param_unset(lua_State *L, int idx);
 
 /* Response and error helpers every protocol uses. */
-/* Pushes response.headers (a fresh empty table when it is not a table) and response.body; sets
- * *headers to the headers' stack index, *body and *blen to the body ("" unless a string) and
- * returns response.statusCode. The body's slot is *headers + 1. */
-int aws_response_open(lua_State *L, int response, int *headers, const char **body, size_t *blen);
+/* A response table opened for parsing: its status, the stack index of its headers (the body's
+ * slot is headers + 1) and its body ("" unless a string). */
+typedef struct aws_response {
+    int status;
+    int headers;
+    const char *body;
+    size_t blen;
+} aws_response;
+/* Pushes response.headers (a fresh empty table when it is not a table) and response.body and
+ * fills *r. */
+void aws_response_open(lua_State *L, int response, aws_response *r);
+/* The error code of a failure whose body names none, after its HTTP status as JSON services
+ * (json = 1) or XML services (json = 0) spell it; NULL when that family has no name for it. */
+const char *aws_status_code_name(int status, int json);
+/* The kind of member `ref` for the parameter at idx as a builder goes down into it (the resolved
+ * shape in *shape). Raises a SerializationError naming `path` when the builder already stands
+ * `depth` >= max_depth levels deep (a table that contains itself) or when a structure, list or
+ * map meets a value that is not a table. */
+aws_kind aws_enter_param(lua_State *L, const aws_model *m, const cJSON *ref, int idx, int depth, int max_depth,
+                         const char *path, const cJSON **shape);
 /* Pushes false and a SerializationError carrying statusCode, for a body the protocol cannot
  * read; `fmt` as in lua_pushfstring. */
 void aws_push_body_error(lua_State *L, int status, const char *fmt, ...);

@@ -47,27 +47,6 @@ static void too_deep(jwriter *w)
                             lua_tostring(w->L, -1), JSON_BUILD_MAX_DEPTH);
 }
 
-static void path_push_key(jwriter *w, const char *key)
-{
-    sb_putc(w->path, '.');
-    sb_puts(w->path, key);
-}
-
-static void path_push_index(jwriter *w, lua_Integer i)
-{
-    char num[32];
-    snprintf(num, sizeof num, "[" LUA_INTEGER_FMT "]", i);
-    sb_puts(w->path, num);
-}
-
-static void path_cut(jwriter *w, size_t len)
-{
-    if (w->path->data && len <= w->path->len) {
-        w->path->len = len;
-        w->path->data[len] = '\0';
-    }
-}
-
 static void write_string(jwriter *w, const char *s, size_t len)
 {
     size_t bad_at;
@@ -115,9 +94,9 @@ static void write_members(jwriter *w, const cJSON *shape, int idx, int skip_loca
             continue;
         const char *wire = aws_member_wire_name(w->m, mem);
         write_key(w, wire, strlen(wire), &first);
-        path_push_key(w, mem->string);
+        aws_path_push_key(w->path, mem->string, strlen(mem->string));
         write_value(w, mem, lua_gettop(L));
-        path_cut(w, mark);
+        aws_path_cut(w->path, mark);
         lua_pop(L, 1);
     }
     sb_putc(w->out, '}');
@@ -133,9 +112,9 @@ static void write_list(jwriter *w, const cJSON *shape, int idx)
         lua_rawgeti(w->L, idx, i);
         if (!aws_param_unset(w->L, -1)) {
             separate(w, &first);
-            path_push_index(w, i);
+            aws_path_push_index(w->path, i);
             write_value(w, cJSON_GetObjectItemCaseSensitive(shape, "member"), lua_gettop(w->L));
-            path_cut(w, mark);
+            aws_path_cut(w->path, mark);
         }
         lua_pop(w->L, 1);
     }
@@ -160,9 +139,9 @@ static void write_map(jwriter *w, const cJSON *shape, int idx)
             size_t klen;
             const char *key = lua_tolstring(L, -2, &klen);
             write_key(w, key, klen, &first);
-            path_push_key(w, key);
+            aws_path_push_key(w->path, key, klen);
             write_value(w, value, lua_gettop(L));
-            path_cut(w, mark);
+            aws_path_cut(w->path, mark);
         }
         lua_settop(L, keys);
     }
@@ -261,7 +240,7 @@ void aws_json_push_value(lua_State *L, const aws_model *m, const cJSON *ref, int
 {
     jwriter w;
     start(&w, L, m, opts);
-    path_push_key(&w, path);
+    aws_path_push_key(w.path, path, strlen(path));
     write_value(&w, ref, idx);
     finish(&w);
 }

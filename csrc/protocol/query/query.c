@@ -38,14 +38,6 @@ typedef struct qctx {
     aws_guard *g;  /* owns the buffers */
 } qctx;
 
-static void cut(strbuf *sb, size_t len)
-{
-    if (sb->data && len <= sb->len) {
-        sb->len = len;
-        sb->data[len] = '\0';
-    }
-}
-
 static const char *path_of(const qctx *q)
 {
     return q->path->data ? q->path->data : "params";
@@ -113,11 +105,10 @@ static void serialize_struct(qctx *q, const cJSON *shape, int idx)
             }
         }
         name_push(q, segment, capitalize);
-        sb_putc(q->path, '.');
-        sb_puts(q->path, mem->string);
+        aws_path_push_key(q->path, mem->string, strlen(mem->string));
         serialize_value(q, mem, lua_gettop(L));
-        cut(q->name, name_len);
-        cut(q->path, path_len);
+        aws_path_cut(q->name, name_len);
+        aws_path_cut(q->path, path_len);
         lua_pop(L, 1);
     }
 }
@@ -139,49 +130,42 @@ static void serialize_list(qctx *q, const cJSON *ref, const cJSON *shape, int id
         if (!flattened)
             name_push(q, item_name ? item_name : "member", 0);
         name_push_index(q, i);
-        char num[32];
-        snprintf(num, sizeof num, "[" LUA_INTEGER_FMT "]", i);
-        sb_puts(q->path, num);
+        aws_path_push_index(q->path, i);
         lua_rawgeti(L, idx, i);
         serialize_value(q, item, lua_gettop(L));
         lua_pop(L, 1);
-        cut(q->name, name_len);
-        cut(q->path, path_len);
+        aws_path_cut(q->name, name_len);
+        aws_path_cut(q->path, path_len);
     }
 }
 
 static void serialize_map(qctx *q, const cJSON *ref, const cJSON *shape, int idx)
 {
     lua_State *L = q->L;
-    const cJSON *kref = cJSON_GetObjectItemCaseSensitive(shape, "key");
-    const cJSON *vref = cJSON_GetObjectItemCaseSensitive(shape, "value");
-    const char *kname = aws_node_string(kref, "locationName");
-    const char *vname = aws_node_string(vref, "locationName");
-    int flattened = aws_model_trait_bool(q->m, ref, "flattened");
+    aws_map_parts map = aws_map_parts_of(q->m, ref, shape);
     aws_push_map_keys(L, idx, path_of(q));
     int keys = lua_gettop(L);
     lua_Integer n = (lua_Integer)lua_rawlen(L, keys);
     for (lua_Integer i = 1; i <= n; i++) {
         size_t name_len = q->name->len, path_len = q->path->len;
-        if (!flattened)
+        if (!map.flattened)
             name_push(q, "entry", 0);
         name_push_index(q, i);
         size_t entry_len = q->name->len;
         lua_rawgeti(L, keys, i);
         size_t klen;
         const char *key = lua_tolstring(L, -1, &klen);
-        name_push(q, kname ? kname : "key", q->ec2 && kname);
+        name_push(q, map.key_name ? map.key_name : "key", q->ec2 && map.key_name);
         emit(q, key, klen);
-        cut(q->name, entry_len);
-        name_push(q, vname ? vname : "value", q->ec2 && vname);
-        sb_putc(q->path, '.');
-        sb_append(q->path, key, klen);
+        aws_path_cut(q->name, entry_len);
+        name_push(q, map.value_name ? map.value_name : "value", q->ec2 && map.value_name);
+        aws_path_push_key(q->path, key, klen);
         lua_gettable(L, idx);
         if (!aws_param_unset(L, -1))
-            serialize_value(q, vref, lua_gettop(L));
+            serialize_value(q, map.value, lua_gettop(L));
         lua_pop(L, 1);
-        cut(q->name, name_len);
-        cut(q->path, path_len);
+        aws_path_cut(q->name, name_len);
+        aws_path_cut(q->path, path_len);
     }
     lua_pop(L, 1);
 }
@@ -190,16 +174,10 @@ static void serialize_value(qctx *q, const cJSON *ref, int idx)
 {
     lua_State *L = q->L;
     const cJSON *shape;
-    aws_kind kind = aws_xml_kind(q->m, ref, &shape);
     if (q->body->failed || q->name->failed || q->path->failed || q->value->failed)
         aws_raise_oom(L, "build_request");
-    if (q->depth >= QUERY_MAX_DEPTH)
-        aws_raise_serialization(L, "%s: nested deeper than %d levels", path_of(q), QUERY_MAX_DEPTH);
-    q->depth++;
-    luaL_checkstack(L, 8, "build_request");
+    aws_kind kind = aws_enter_param(L, q->m, ref, idx, q->depth++, QUERY_MAX_DEPTH, path_of(q), &shape);
     if (kind == AWS_T_STRUCTURE || kind == AWS_T_LIST || kind == AWS_T_MAP) {
-        if (lua_type(L, idx) != LUA_TTABLE)
-            aws_raise_serialization(L, "%s: expected %s, got %s", path_of(q), aws_kind_noun(kind), luaL_typename(L, idx));
         if (kind == AWS_T_STRUCTURE)
             serialize_struct(q, shape, idx);
         else if (kind == AWS_T_LIST)
@@ -252,12 +230,10 @@ int aws_build_query(lua_State *L, const aws_model *m, const cJSON *op, int param
 
 int aws_parse_query(lua_State *L, const aws_model *m, const cJSON *op, int response)
 {
-    int headers;
-    const char *body;
-    size_t blen;
-    int status = aws_response_open(L, response, &headers, &body, &blen);
-    if (status >= 300)
-        return aws_xml_push_error(L, m, op, response, status, headers, body, blen, 0);
+    aws_response r;
+    aws_response_open(L, response, &r);
+    if (r.status >= 300)
+        return aws_xml_push_error(L, m, op, response, r.status, r.headers, r.body, r.blen, 0);
 
     const cJSON *output = aws_operation_output(op);
     /* query results sit in <OperationResult> (or the output's resultWrapper) inside
@@ -270,8 +246,8 @@ int aws_parse_query(lua_State *L, const aws_model *m, const cJSON *op, int respo
     lua_newtable(L);
     int data = lua_gettop(L);
     const char *why = NULL;
-    if (output && aws_model_resolve(m, output) && !aws_xml_blank(body, blen) &&
-        !aws_xml_read_structure(L, m, output, body, blen, data, wrappers, 0, &why))
-        aws_push_body_error(L, status, "the response body is not well-formed XML (%s)", why);
+    if (output && aws_model_resolve(m, output) && !aws_xml_blank(r.body, r.blen) &&
+        !aws_xml_read_structure(L, m, output, r.body, r.blen, data, wrappers, 0, &why))
+        aws_push_body_error(L, r.status, "the response body is not well-formed XML (%s)", why);
     return 2;
 }
