@@ -100,9 +100,15 @@ static aws_scalar_status string_from_lua(lua_State *L, int idx, const aws_scalar
 aws_scalar_status aws_scalar_from_lua(lua_State *L, int idx, const aws_scalar_type *t, aws_scalar *out,
                                       strbuf *scratch)
 {
+    int lt = lua_type(L, idx);
+    out->kind = t->kind;
+    if (t->kind == AWS_T_STRING && lt == LUA_TSTRING) {
+        /* the common case first, without clearing what a string does not use */
+        out->bytes = lua_tolstring(L, idx, &out->len);
+        return AWS_SCALAR_OK;
+    }
     memset(out, 0, sizeof *out);
     out->kind = t->kind;
-    int lt = lua_type(L, idx);
     switch (t->kind) {
     case AWS_T_STRING:
         return string_from_lua(L, idx, t, out, scratch);

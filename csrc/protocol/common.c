@@ -45,31 +45,6 @@ void aws_guard_release(aws_guard *g)
     g->nkeys = g->capkeys = 0;
 }
 
-int aws_guard_add_key(aws_guard *g, const char *key)
-{
-    if (g->nkeys == g->capkeys) {
-        size_t cap = g->capkeys ? g->capkeys * 2 : 16;
-        const char **grown = realloc(g->keys, cap * sizeof *grown);
-        if (!grown)
-            return 0;
-        g->keys = grown;
-        g->capkeys = cap;
-    }
-    g->keys[g->nkeys++] = key;
-    return 1;
-}
-
-static int compare_keys(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-void aws_guard_sort_keys(aws_guard *g)
-{
-    if (g->nkeys > 1)
-        qsort(g->keys, g->nkeys, sizeof *g->keys, compare_keys);
-}
-
 void aws_set_default_header(lua_State *L, int req, const char *name, const char *value)
 {
     lua_getfield(L, req, "headers");
@@ -254,67 +229,69 @@ void aws_path_cut(strbuf *path, size_t len)
     }
 }
 
-void aws_push_map_keys(lua_State *L, int idx, const char *path)
+static void add_key(lua_State *L, aws_guard *g, int key, const char *path)
+{
+    if (lua_type(L, key) != LUA_TSTRING)
+        aws_raise_serialization(L, "%s: map keys must be strings, got %s", path, luaL_typename(L, key));
+    if (g->nkeys == g->capkeys) {
+        size_t cap = g->capkeys ? g->capkeys * 2 : 16;
+        aws_map_key *grown = realloc(g->keys, cap * sizeof *grown);
+        if (!grown)
+            aws_raise_oom(L, "build_request");
+        g->keys = grown;
+        g->capkeys = cap;
+    }
+    aws_map_key *k = &g->keys[g->nkeys++];
+    k->s = lua_tolstring(L, key, &k->len);
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+    const aws_map_key *x = a, *y = b;
+    int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+size_t aws_map_keys(lua_State *L, aws_guard *g, int idx, const char *path, int *held)
 {
     idx = lua_absindex(L, idx);
-    lua_newtable(L);
-    int keys = lua_gettop(L);
-    lua_Integer n = 0;
-    if (luaL_getmetafield(L, idx, "__pairs") != LUA_TNIL) {
-        /* the caller chose an order (an ordered-map library, a decoder that keeps key order) */
-        lua_pushvalue(L, idx);
-        lua_call(L, 1, 3);
-        for (;;) {
-            lua_pushvalue(L, -3);
-            lua_pushvalue(L, -3);
-            lua_pushvalue(L, -3);
-            lua_call(L, 2, 2);
-            if (lua_isnil(L, -2)) {
-                lua_pop(L, 2);
-                break;
-            }
+    size_t start = g->nkeys;
+    *held = 0;
+    if (luaL_getmetafield(L, idx, "__pairs") == LUA_TNIL) {
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
             lua_pop(L, 1);
-            if (lua_type(L, -1) != LUA_TSTRING)
-                aws_raise_serialization(L, "%s: map keys must be strings, got %s", path, luaL_typename(L, -1));
-            lua_pushvalue(L, -1);
-            lua_rawseti(L, keys, ++n);
-            lua_replace(L, -2); /* the key is the iterator's next control value */
+            add_key(L, g, lua_gettop(L), path);
         }
-        lua_pop(L, 3);
-        return;
+        if (g->nkeys - start > 1)
+            qsort(g->keys + start, g->nkeys - start, sizeof *g->keys, compare_keys);
+        return start;
     }
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
+    /* the caller chose an order (an ordered-map library, a decoder that keeps key order); the
+     * keys it yields are kept alive in a table on the stack */
+    lua_newtable(L);
+    lua_insert(L, -2);
+    int keep = lua_gettop(L) - 1;
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 3);
+    for (lua_Integer n = 1;; n++) {
+        lua_pushvalue(L, -3);
+        lua_pushvalue(L, -3);
+        lua_pushvalue(L, -3);
+        lua_call(L, 2, 2);
+        if (lua_isnil(L, -2)) {
+            lua_pop(L, 2);
+            break;
+        }
         lua_pop(L, 1);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            aws_raise_serialization(L, "%s: map keys must be strings, got %s", path, luaL_typename(L, -1));
+        add_key(L, g, lua_gettop(L), path);
         lua_pushvalue(L, -1);
-        lua_rawseti(L, keys, ++n);
+        lua_rawseti(L, keep, n);
+        lua_replace(L, -2); /* the key is the iterator's next control value */
     }
-    /* Shell sort over the Lua sequence: no C array to free if a comparison ever raised */
-    static const lua_Integer gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
-    for (size_t gi = 0; gi < sizeof gaps / sizeof gaps[0]; gi++) {
-        lua_Integer gap = gaps[gi];
-        for (lua_Integer i = gap + 1; i <= n; i++) {
-            lua_rawgeti(L, keys, i);
-            lua_Integer j = i;
-            while (j > gap) {
-                lua_rawgeti(L, keys, j - gap);
-                /* stack: moving key, candidate */
-                size_t la, lb;
-                const char *sa = lua_tolstring(L, -1, &la);
-                const char *sb = lua_tolstring(L, -2, &lb);
-                int c = memcmp(sa, sb, la < lb ? la : lb);
-                if (!(c > 0 || (c == 0 && la > lb))) {
-                    lua_pop(L, 1);
-                    break;
-                }
-                lua_rawseti(L, keys, j);
-                j -= gap;
-            }
-            lua_rawseti(L, keys, j);
-        }
-    }
+    lua_settop(L, keep);
+    *held = 1;
+    return start;
 }
 
 int aws_param_unset(lua_State *L, int idx)
@@ -365,7 +342,10 @@ int aws_push_member_param(lua_State *L, const aws_model *m, const cJSON *member,
     if (!aws_param_unset(L, -1))
         return 1;
     lua_pop(L, 1);
-    if (!aws_model_trait_bool(m, member, "idempotencyToken"))
+    /* a member trait, on the member node itself: asking the shape too would cost a reference
+     * lookup for every unset member of every structure */
+    (void)m;
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(member, "idempotencyToken")))
         return 0;
     aws_push_idempotency_token(L, opts);
     return 1;

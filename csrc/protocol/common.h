@@ -11,6 +11,12 @@
 #include "model/model.h"
 #include "model/shape.h"
 
+/* A map key: a string of a Lua table that outlives its use. */
+typedef struct aws_map_key {
+    const char *s;
+    size_t len;
+} aws_map_key;
+
 /* C memory held during a build or a parse lives in this userdata: a Lua error raised midway
  * (out of memory, a failing idempotency-token callback, a wrong parameter type) then frees it
  * through __gc instead of leaking it, and aws_guard_release frees it at once on the normal path. */
@@ -19,7 +25,7 @@ typedef struct aws_guard {
     strbuf scratch;    /* the scalar codec's: a jsonvalue's JSON text, decoded base64 */
     cJSON *json;
     char *text;        /* printed JSON (cJSON_Print*), freed with cJSON_free */
-    const char **keys; /* scratch for sorting map keys; the strings belong to Lua tables */
+    aws_map_key *keys; /* map keys in wire order (aws_map_keys); the strings belong to Lua */
     size_t nkeys, capkeys;
 } aws_guard;
 
@@ -27,10 +33,6 @@ typedef struct aws_guard {
 aws_guard *aws_guard_push(lua_State *L);
 /* Frees what the guard holds; it stays usable (and empty). */
 void aws_guard_release(aws_guard *g);
-/* Appends a key to g->keys (0 on out-of-memory). */
-int aws_guard_add_key(aws_guard *g, const char *key);
-/* Sorts g->keys bytewise, for deterministic output of Lua tables. */
-void aws_guard_sort_keys(aws_guard *g);
 
 /* Appends the wire text of the parameter at idx read as t (the one rule of codec/scalar.h) at
  * `place`. Returns AWS_SCALAR_OK, or why the value does not fit (nothing appended then); raises
@@ -54,10 +56,13 @@ void aws_path_push_key(strbuf *path, const char *key, size_t len);
 void aws_path_push_index(strbuf *path, lua_Integer i);
 void aws_path_cut(strbuf *path, size_t len);
 
-/* Pushes a sequence of the keys of the map table at idx, in the order a `__pairs` metamethod
- * gives when the table has one, else sorted bytewise (a stable wire order). Raises a
- * SerializationError naming `path` for a key that is not a string. */
-void aws_push_map_keys(lua_State *L, int idx, const char *path);
+/* Appends the keys of the map table at idx to g->keys in wire order: the order a __pairs
+ * metamethod gives when the table has one, else sorted bytewise (equal tables, equal bytes).
+ * Returns where they start; they end at g->nkeys. *held is the number of stack slots left to
+ * keep __pairs keys alive (0 or 1): when done, the caller pops them and sets g->nkeys back to the
+ * start, so that nested maps stack their keys. Raises a SerializationError naming `path` for a
+ * key that is not a string. */
+size_t aws_map_keys(lua_State *L, aws_guard *g, int idx, const char *path, int *held);
 
 /* A parameter value: nil and core.null (a light userdata) both mean unset. */
 int aws_param_unset(lua_State *L, int idx);

@@ -124,29 +124,28 @@ static void write_list(jwriter *w, const cJSON *shape, int idx)
 static void write_map(jwriter *w, const cJSON *shape, int idx)
 {
     lua_State *L = w->L;
+    aws_guard *g = w->g;
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(shape, "value");
-    aws_push_map_keys(L, idx, where(w));
-    int keys = lua_gettop(L);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, keys);
+    int held;
+    size_t start = aws_map_keys(L, g, idx, where(w), &held);
     size_t mark = w->path->len;
     int first = 1;
     sb_putc(w->out, '{');
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, keys, i);
-        lua_pushvalue(L, -1);
+    for (size_t k = start; k < g->nkeys; k++) {
+        aws_map_key key = g->keys[k]; /* a nested map may move the array */
+        lua_pushlstring(L, key.s, key.len);
         lua_gettable(L, idx);
         if (!aws_param_unset(L, -1)) {
-            size_t klen;
-            const char *key = lua_tolstring(L, -2, &klen);
-            write_key(w, key, klen, &first);
-            aws_path_push_key(w->path, key, klen);
+            write_key(w, key.s, key.len, &first);
+            aws_path_push_key(w->path, key.s, key.len);
             write_value(w, value, lua_gettop(L));
             aws_path_cut(w->path, mark);
         }
-        lua_settop(L, keys);
+        lua_pop(L, 1);
     }
-    lua_pop(L, 1);
     sb_putc(w->out, '}');
+    g->nkeys = start;
+    lua_pop(L, held);
 }
 
 static void write_scalar(jwriter *w, const cJSON *ref, aws_kind kind, const char *type, int idx)

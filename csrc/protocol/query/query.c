@@ -143,23 +143,21 @@ static void serialize_map(qctx *q, const cJSON *ref, const cJSON *shape, int idx
 {
     lua_State *L = q->L;
     aws_map_parts map = aws_map_parts_of(q->m, ref, shape);
-    aws_push_map_keys(L, idx, path_of(q));
-    int keys = lua_gettop(L);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, keys);
-    for (lua_Integer i = 1; i <= n; i++) {
+    int held;
+    size_t start = aws_map_keys(L, q->g, idx, path_of(q), &held);
+    for (size_t k = start; k < q->g->nkeys; k++) {
+        aws_map_key key = q->g->keys[k]; /* a nested map may move the array */
         size_t name_len = q->name->len, path_len = q->path->len;
         if (!map.flattened)
             name_push(q, "entry", 0);
-        name_push_index(q, i);
+        name_push_index(q, (lua_Integer)(k - start + 1));
         size_t entry_len = q->name->len;
-        lua_rawgeti(L, keys, i);
-        size_t klen;
-        const char *key = lua_tolstring(L, -1, &klen);
         name_push(q, map.key_name ? map.key_name : "key", q->ec2 && map.key_name);
-        emit(q, key, klen);
+        emit(q, key.s, key.len);
         aws_path_cut(q->name, entry_len);
         name_push(q, map.value_name ? map.value_name : "value", q->ec2 && map.value_name);
-        aws_path_push_key(q->path, key, klen);
+        aws_path_push_key(q->path, key.s, key.len);
+        lua_pushlstring(L, key.s, key.len);
         lua_gettable(L, idx);
         if (!aws_param_unset(L, -1))
             serialize_value(q, map.value, lua_gettop(L));
@@ -167,7 +165,8 @@ static void serialize_map(qctx *q, const cJSON *ref, const cJSON *shape, int idx
         aws_path_cut(q->name, name_len);
         aws_path_cut(q->path, path_len);
     }
-    lua_pop(L, 1);
+    q->g->nkeys = start;
+    lua_pop(L, held);
 }
 
 static void serialize_value(qctx *q, const cJSON *ref, int idx)

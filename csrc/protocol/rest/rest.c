@@ -119,19 +119,11 @@ static void query_pair(strbuf *query, const char *key, size_t klen, const char *
 static void query_map(lua_State *L, aws_guard *g, const aws_rest_member *mb, int value, int seen)
 {
     param_path where = {mb->name, NULL, 0};
-    g->nkeys = 0;
-    lua_pushnil(L);
-    while (lua_next(L, value)) {
-        lua_pop(L, 1);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            raise_at(L, &where, "map keys must be strings");
-        if (!aws_guard_add_key(g, lua_tostring(L, -1)))
-            aws_raise_oom(L, "build_request");
-    }
-    aws_guard_sort_keys(g);
+    int held;
+    size_t start = aws_map_keys(L, g, value, push_path(L, &where), &held);
     strbuf *tmp = &g->sb[2];
-    for (size_t k = 0; k < g->nkeys; k++) {
-        const char *key = g->keys[k];
+    for (size_t k = start; k < g->nkeys; k++) {
+        const char *key = g->keys[k].s;
         if (lua_getfield(L, seen, key) != LUA_TNIL) {
             lua_pop(L, 1);
             continue;
@@ -159,7 +151,8 @@ static void query_map(lua_State *L, aws_guard *g, const aws_rest_member *mb, int
         }
         lua_pop(L, 1);
     }
-    g->nkeys = 0;
+    g->nkeys = start;
+    lua_pop(L, held + 1);
 }
 
 /* One named querystring member (its value at `value`). */

@@ -183,20 +183,18 @@ static void write_map(xw *w, const cJSON *ref, const cJSON *shape, const char *n
         write_namespace(w, ref);
         sb_putc(w->out, '>');
     }
-    aws_push_map_keys(L, idx, writer_path(w));
-    int keys = lua_gettop(L);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, keys);
+    int held;
+    size_t start = aws_map_keys(L, w->g, idx, writer_path(w), &held);
     const char *entry = map.flattened ? name : "entry";
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, keys, i);
-        int key = lua_gettop(L);
+    for (size_t k = start; k < w->g->nkeys; k++) {
+        aws_map_key key_text = w->g->keys[k]; /* a nested map may move the array */
         size_t plen = w->path->len;
-        size_t klen;
-        const char *key_text = lua_tolstring(L, key, &klen);
-        aws_path_push_key(w->path, key_text, klen);
+        aws_path_push_key(w->path, key_text.s, key_text.len);
         sb_putc(w->out, '<');
         sb_puts(w->out, entry);
         sb_putc(w->out, '>');
+        lua_pushlstring(L, key_text.s, key_text.len);
+        int key = lua_gettop(L);
         write_value(w, map.key, map.key_name ? map.key_name : "key", key);
         lua_pushvalue(L, key);
         lua_gettable(L, idx);
@@ -204,9 +202,10 @@ static void write_map(xw *w, const cJSON *ref, const cJSON *shape, const char *n
             write_value(w, map.value, map.value_name ? map.value_name : "value", lua_gettop(L));
         close_tag(w, entry);
         aws_path_cut(w->path, plen);
-        lua_settop(L, keys);
+        lua_settop(L, key - 1);
     }
-    lua_pop(L, 1);
+    w->g->nkeys = start;
+    lua_pop(L, held);
     if (!map.flattened)
         close_tag(w, name);
 }
