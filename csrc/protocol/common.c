@@ -336,7 +336,7 @@ void aws_member_text(lua_State *L, const aws_model *m, const cJSON *ref, int idx
         aws_raise_mismatch(L, path, idx, &t, st);
 }
 
-int aws_push_member_param(lua_State *L, const aws_model *m, const cJSON *member, int idx, int opts)
+int aws_push_member_param(lua_State *L, const cJSON *member, int idx, int opts)
 {
     lua_getfield(L, idx, member->string);
     if (!aws_param_unset(L, -1))
@@ -344,7 +344,6 @@ int aws_push_member_param(lua_State *L, const aws_model *m, const cJSON *member,
     lua_pop(L, 1);
     /* a member trait, on the member node itself: asking the shape too would cost a reference
      * lookup for every unset member of every structure */
-    (void)m;
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(member, "idempotencyToken")))
         return 0;
     aws_push_idempotency_token(L, opts);

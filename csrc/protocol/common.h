@@ -111,8 +111,8 @@ void aws_error_take_members(lua_State *L, int err);
 void aws_set_default_header(lua_State *L, int req, const char *name, const char *value);
 
 /* Pushes params[member] from the structure table at idx, or a fresh idempotency token for an
- * unset member with the idempotencyToken trait; returns 0 (nothing pushed) when it stays unset. */
-int aws_push_member_param(lua_State *L, const aws_model *m, const cJSON *member, int idx, int opts);
+ * unset member whose node has the idempotencyToken trait; returns 0 (nothing pushed) when it stays unset. */
+int aws_push_member_param(lua_State *L, const cJSON *member, int idx, int opts);
 /* Calls opts.idempotencyToken() if given, else makes a UUID v4; pushes the string. */
 void aws_push_idempotency_token(lua_State *L, int opts);
 /* Pushes the request table skeleton {method=, path="/", query="", headers={}}. */

@@ -90,7 +90,7 @@ static void write_members(jwriter *w, const cJSON *shape, int idx, int skip_loca
     for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next) {
         if (!mem->string || (skip_located && aws_model_trait_string(w->m, mem, "location")))
             continue;
-        if (!aws_push_member_param(L, w->m, mem, idx, w->opts))
+        if (!aws_push_member_param(L, mem, idx, w->opts))
             continue;
         const char *wire = aws_member_wire_name(w->m, mem);
         write_key(w, wire, strlen(wire), &first);

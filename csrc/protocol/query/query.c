@@ -79,7 +79,7 @@ static void serialize_struct(qctx *q, const cJSON *shape, int idx)
     for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next) {
         if (!mem->string)
             continue;
-        if (!aws_push_member_param(L, q->m, mem, idx, q->opts))
+        if (!aws_push_member_param(L, mem, idx, q->opts))
             continue;
         size_t name_len = q->name->len, path_len = q->path->len;
         const char *segment;

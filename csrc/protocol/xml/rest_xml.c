@@ -113,7 +113,7 @@ static void write_structure(xw *w, const cJSON *ref, const cJSON *shape, const c
     for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next) {
         if (!mem->string || !aws_model_trait_bool(w->m, mem, "xmlAttribute") || (top && member_located(w->m, mem)))
             continue;
-        if (!aws_push_member_param(L, w->m, mem, idx, w->opts))
+        if (!aws_push_member_param(L, mem, idx, w->opts))
             continue;
         size_t plen = w->path->len;
         aws_path_push_key(w->path, mem->string, strlen(mem->string));
@@ -136,7 +136,7 @@ static void write_structure(xw *w, const cJSON *ref, const cJSON *shape, const c
         if (top && (member_located(w->m, mem) ||
                     (cJSON_IsString(payload) && strcmp(payload->valuestring, mem->string) == 0)))
             continue;
-        if (!aws_push_member_param(L, w->m, mem, idx, w->opts))
+        if (!aws_push_member_param(L, mem, idx, w->opts))
             continue;
         size_t plen = w->path->len;
         aws_path_push_key(w->path, mem->string, strlen(mem->string));
