@@ -4,9 +4,11 @@
  * (memory, stack) can never leave the tree behind: the tree is deleted first, then the error is
  * raised again.
  *
- * Encoding does not go through cJSON: cJSON keeps numbers as doubles (a 64-bit Lua integer such
- * as a DynamoDB counter or a byte offset would lose digits) and strings as NUL-terminated C
- * strings (a Lua string holding "\0" would be cut). The encoder writes straight into a strbuf,
+ * Encoding is the module's only JSON encoder: protocol bodies escape strings, spell numbers and
+ * encode documents and jsonvalues with its pieces (ljson.h). It does not go through cJSON, which
+ * keeps numbers as doubles (a 64-bit Lua integer such as a DynamoDB counter or a byte offset
+ * would lose digits) and strings as NUL-terminated C strings (a Lua string holding "\0" would
+ * be cut). The encoder writes straight into a strbuf,
  * also inside a protected call, with object keys sorted so that equal tables give equal bytes
  * (signed bodies, caches and specs can compare them).
  *
@@ -14,7 +16,8 @@
  *   JSON null        <-> core.null (a light userdata, the same value everywhere)
  *   object           <-> table with string keys (empty table encodes as {})
  *   array            <-> sequence 1..n; holes in a moderately sparse integer-keyed table become
- *                        null; a metatable field __jsontype = "array" | "object" forces the kind
+ *                        null, and so do the nils of table.pack's {..., n = count} up to count;
+ *                        a metatable field __jsontype = "array" | "object" forces the kind
  *                        (core.json_array_mt and core.json_object_mt are such metatables)
  *   number           <-> integer when integral and in range, else float
  * Numbers beyond 2^53 are only as exact as cJSON's double, and a "\u0000" escape ends the
@@ -22,6 +25,7 @@
 #include "codec/ljson.h"
 
 #include "core/error.h"
+#include "codec/number.h"
 #include "core/strbuf.h"
 #include <lauxlib.h>
 
@@ -81,6 +85,11 @@ static int push_tree(lua_State *L)
 {
     push_item(L, lua_touserdata(L, 1), 1);
     return 1;
+}
+
+void aws_json_push_untyped(lua_State *L, const cJSON *node)
+{
+    push_item(L, node, 1);
 }
 
 /* Line and column (both 1-based) of byte offset `at`. */
@@ -205,7 +214,9 @@ typedef struct {
 } path_step;
 
 typedef struct {
-    strbuf out;
+    strbuf *out;
+    const char *root; /* how messages name the value itself: "$", or "params.Doc" */
+    const char *who;  /* what messages start with: "json_encode: ", or "" */
     int depth;
     const void *ancestors[JSON_MAX_DEPTH + 1];
     path_step path[JSON_MAX_DEPTH + 1];
@@ -215,7 +226,6 @@ typedef struct {
 
 static void free_encoder(encoder *e)
 {
-    sb_free(&e->out);
     for (int i = 0; i <= JSON_MAX_DEPTH; i++)
         free(e->keys[i]);
 }
@@ -225,7 +235,7 @@ static const char *push_path(lua_State *L, encoder *e)
 {
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    luaL_addchar(&b, '$');
+    luaL_addstring(&b, e->root);
     for (int i = 1; i <= e->depth && i <= JSON_MAX_DEPTH; i++) {
         path_step *p = &e->path[i];
         char tmp[40];
@@ -246,12 +256,13 @@ static const char *push_path(lua_State *L, encoder *e)
 static int fail(lua_State *L, encoder *e, const char *fmt, const char *detail)
 {
     const char *where = push_path(L, e);
-    return luaL_error(L, fmt, where, detail);
+    const char *what = lua_pushfstring(L, fmt, where, detail);
+    return luaL_error(L, "%s%s", e->who, what);
 }
 
 static void out_of_memory(lua_State *L, encoder *e)
 {
-    if (e->out.failed)
+    if (e->out->failed)
         luaL_error(L, "json_encode: out of memory");
 }
 
@@ -284,21 +295,19 @@ static size_t utf8_seq(const unsigned char *s, size_t len, size_t i)
     return n;
 }
 
-static void encode_string(lua_State *L, encoder *e, const char *str, size_t len)
+int aws_json_write_string(strbuf *out, const char *str, size_t len, size_t *bad_at)
 {
     const unsigned char *s = (const unsigned char *)str;
-    strbuf *o = &e->out;
-    sb_reserve(o, len + 2);
-    sb_putc(o, '"');
+    sb_reserve(out, len + 2);
+    sb_putc(out, '"');
     size_t run = 0; /* start of the bytes that need no escape */
     for (size_t i = 0; i < len;) {
         unsigned char c = s[i];
         if (c >= 0x80) {
             size_t n = utf8_seq(s, len, i);
             if (!n) {
-                char detail[64];
-                snprintf(detail, sizeof detail, "invalid UTF-8 at byte %zu", i + 1);
-                fail(L, e, "json_encode: the string at %s is not valid UTF-8 (%s); base64-encode binary data", detail);
+                *bad_at = i + 1;
+                return 0;
             }
             i += n;
             continue;
@@ -307,51 +316,64 @@ static void encode_string(lua_State *L, encoder *e, const char *str, size_t len)
             i++;
             continue;
         }
-        sb_append(o, str + run, i - run);
+        sb_append(out, str + run, i - run);
         switch (c) {
-        case '"': sb_puts(o, "\\\""); break;
-        case '\\': sb_puts(o, "\\\\"); break;
-        case '\n': sb_puts(o, "\\n"); break;
-        case '\r': sb_puts(o, "\\r"); break;
-        case '\t': sb_puts(o, "\\t"); break;
-        case '\b': sb_puts(o, "\\b"); break;
-        case '\f': sb_puts(o, "\\f"); break;
+        case '"': sb_puts(out, "\\\""); break;
+        case '\\': sb_puts(out, "\\\\"); break;
+        case '\n': sb_puts(out, "\\n"); break;
+        case '\r': sb_puts(out, "\\r"); break;
+        case '\t': sb_puts(out, "\\t"); break;
+        case '\b': sb_puts(out, "\\b"); break;
+        case '\f': sb_puts(out, "\\f"); break;
         default: {
             char u[8];
             snprintf(u, sizeof u, "\\u%04x", c);
-            sb_puts(o, u);
+            sb_puts(out, u);
         }
         }
         i++;
         run = i;
     }
-    sb_append(o, str + run, len - run);
-    sb_putc(o, '"');
+    sb_append(out, str + run, len - run);
+    sb_putc(out, '"');
+    return 1;
+}
+
+int aws_json_write_number(strbuf *out, double d)
+{
+    if (isnan(d) || isinf(d))
+        return 0;
+    char buf[40];
+    sb_append(out, buf, (size_t)aws_format_double(buf, d));
+    return 1;
+}
+
+void aws_json_write_integer(strbuf *out, int64_t v)
+{
+    char buf[24];
+    sb_append(out, buf, (size_t)aws_format_integer(buf, v));
+}
+
+static void encode_string(lua_State *L, encoder *e, const char *str, size_t len)
+{
+    size_t bad_at;
+    if (!aws_json_write_string(e->out, str, len, &bad_at)) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "invalid UTF-8 at byte %zu", bad_at);
+        fail(L, e, "the string at %s is not valid UTF-8 (%s); base64-encode binary data", detail);
+    }
     out_of_memory(L, e);
 }
 
 static void encode_number(lua_State *L, encoder *e, int idx)
 {
-    char buf[48];
     if (lua_isinteger(L, idx)) {
-        snprintf(buf, sizeof buf, LUA_INTEGER_FMT, (LUAI_UACINT)lua_tointeger(L, idx));
-        sb_puts(&e->out, buf);
+        aws_json_write_integer(e->out, (int64_t)lua_tointeger(L, idx));
         return;
     }
     double d = (double)lua_tonumber(L, idx);
-    if (isnan(d) || isinf(d))
-        fail(L, e, "json_encode: the number at %s is %s, which JSON cannot represent",
-             isnan(d) ? "NaN" : "infinite");
-    /* The shortest spelling that reads back as the same double. */
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
-            break;
-    }
-    for (char *p = buf; *p; p++) /* a locale with a decimal comma */
-        if (*p == ',')
-            *p = '.';
-    sb_puts(&e->out, buf);
+    if (!aws_json_write_number(e->out, d))
+        fail(L, e, "the number at %s is %s, which JSON cannot represent", isnan(d) ? "NaN" : "infinite");
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -380,7 +402,7 @@ static int forced_kind(lua_State *L, encoder *e, int idx)
         else if (strcmp(k, "object") == 0)
             kind = 2;
         else
-            fail(L, e, "json_encode: the table at %s has __jsontype '%s' (expected 'array' or 'object')", k);
+            fail(L, e, "the table at %s has __jsontype '%s' (expected 'array' or 'object')", k);
     }
     lua_pop(L, 2);
     return kind;
@@ -391,25 +413,25 @@ static void enter(lua_State *L, encoder *e, int idx)
     const void *self = lua_topointer(L, idx);
     for (int i = 0; i < e->depth; i++)
         if (e->ancestors[i] == self)
-            fail(L, e, "json_encode: the table at %s contains itself (a cycle)%s", "");
+            fail(L, e, "the table at %s contains itself (a cycle)%s", "");
     if (e->depth >= JSON_MAX_DEPTH)
-        fail(L, e, "json_encode: nesting deeper than 1000 levels at %s%s", "");
+        fail(L, e, "nesting deeper than 1000 levels at %s%s", "");
     e->ancestors[e->depth++] = self;
     luaL_checkstack(L, 4, "json_encode: nesting too deep");
 }
 
 static void encode_array(lua_State *L, encoder *e, int idx, lua_Integer n)
 {
-    sb_putc(&e->out, '[');
+    sb_putc(e->out, '[');
     for (lua_Integer i = 1; i <= n; i++) {
         if (i > 1)
-            sb_putc(&e->out, ',');
+            sb_putc(e->out, ',');
         e->path[e->depth] = (path_step){1, i, NULL, 0};
         lua_rawgeti(L, idx, i);
         encode_value(L, e, -1);
         lua_pop(L, 1);
     }
-    sb_putc(&e->out, ']');
+    sb_putc(e->out, ']');
 }
 
 static void encode_object(lua_State *L, encoder *e, int idx, size_t count)
@@ -444,13 +466,13 @@ static void encode_object(lua_State *L, encoder *e, int idx, size_t count)
     }
     if (n > 1) /* keys is NULL for an empty object */
         qsort(keys, n, sizeof *keys, key_cmp);
-    sb_putc(&e->out, '{');
+    sb_putc(e->out, '{');
     for (size_t i = 0; i < n; i++) {
         json_key *k = &keys[i];
         if (i)
-            sb_putc(&e->out, ',');
+            sb_putc(e->out, ',');
         encode_string(L, e, key_text(k), k->len);
-        sb_putc(&e->out, ':');
+        sb_putc(e->out, ':');
         e->path[d] = (path_step){0, 0, key_text(k), k->len};
         if (k->s) {
             lua_pushlstring(L, k->s, k->len);
@@ -461,46 +483,56 @@ static void encode_object(lua_State *L, encoder *e, int idx, size_t count)
         encode_value(L, e, -1);
         lua_pop(L, 1);
     }
-    sb_putc(&e->out, '}');
+    sb_putc(e->out, '}');
 }
 
 static void encode_table(lua_State *L, encoder *e, int idx)
 {
     int kind = forced_kind(L, e, idx);
     size_t nint = 0, nstr = 0;
-    lua_Integer max = 0;
+    lua_Integer max = 0, packed = -1; /* packed: an integer under the key "n", else -1 */
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        lua_pop(L, 1);
-        int kt = lua_type(L, -1);
-        if (kt == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0) {
-            lua_Integer k = lua_tointeger(L, -1);
+        int kt = lua_type(L, -2);
+        if (kt == LUA_TNUMBER && lua_isinteger(L, -2) && lua_tointeger(L, -2) > 0) {
+            lua_Integer k = lua_tointeger(L, -2);
             nint++;
             if (k > max)
                 max = k;
         } else if (kt == LUA_TSTRING) {
+            size_t klen;
+            const char *k = lua_tolstring(L, -2, &klen);
             nstr++;
+            if (klen == 1 && k[0] == 'n' && lua_isinteger(L, -1))
+                packed = lua_tointeger(L, -1);
         } else {
             lua_settop(L, idx);
-            fail(L, e, "json_encode: the table at %s has a key of type %s (JSON keys are strings; "
+            fail(L, e, "the table at %s has a key of type %s (JSON keys are strings; "
                        "arrays use the integer keys 1..n)",
                  kt == LUA_TNUMBER ? "number (not a positive integer)" : lua_typename(L, kt));
         }
+        lua_pop(L, 1);
+    }
+    /* table.pack's {v1, nil, v3, n = 3}: the count says where the list ends, its nils are null */
+    if (kind != 2 && nint && nstr == 1 && packed >= max) {
+        kind = 1;
+        nstr = 0;
+        max = packed;
     }
     if (kind == 0) {
         if (nint && nstr)
-            fail(L, e, "json_encode: the table at %s mixes integer and string keys%s "
+            fail(L, e, "the table at %s mixes integer and string keys%s "
                        "(set a metatable with __jsontype = 'object' to encode it as an object)", "");
         kind = (nint && !nstr) ? 1 : 2;
     }
     if (kind == 1) {
         if (nstr)
-            fail(L, e, "json_encode: the table at %s is marked as an array but has string keys%s", "");
+            fail(L, e, "the table at %s is marked as an array but has string keys%s", "");
         /* Holes become null, but a handful of huge indexes is a mistake, not an array. */
         if ((lua_Integer)nint != max && max > 2 * (lua_Integer)nint + 8) {
             char detail[96];
             snprintf(detail, sizeof detail, "%zu elements, highest index %lld", nint, (long long)max);
-            fail(L, e, "json_encode: the table at %s is too sparse to be an array (%s); use core.null for holes", detail);
+            fail(L, e, "the table at %s is too sparse to be an array (%s); use core.null for holes", detail);
         }
     }
     enter(L, e, idx);
@@ -517,10 +549,10 @@ static void encode_value(lua_State *L, encoder *e, int idx)
     idx = lua_absindex(L, idx);
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
-        sb_puts(&e->out, "null");
+        sb_puts(e->out, "null");
         break;
     case LUA_TBOOLEAN:
-        sb_puts(&e->out, lua_toboolean(L, idx) ? "true" : "false");
+        sb_puts(e->out, lua_toboolean(L, idx) ? "true" : "false");
         break;
     case LUA_TNUMBER:
         encode_number(L, e, idx);
@@ -536,12 +568,12 @@ static void encode_value(lua_State *L, encoder *e, int idx)
         break;
     case LUA_TLIGHTUSERDATA:
         if (lua_touserdata(L, idx) == JSON_NULL) {
-            sb_puts(&e->out, "null");
+            sb_puts(e->out, "null");
             break;
         }
         /* fall through */
     default:
-        fail(L, e, "json_encode: cannot encode the value at %s: a %s has no JSON form", luaL_typename(L, idx));
+        fail(L, e, "cannot encode the value at %s: a %s has no JSON form", luaL_typename(L, idx));
     }
     out_of_memory(L, e);
 }
@@ -549,9 +581,44 @@ static void encode_value(lua_State *L, encoder *e, int idx)
 static int encode_protected(lua_State *L)
 {
     encoder *e = lua_touserdata(L, 2);
+    int push_text = lua_toboolean(L, 3);
     encode_value(L, e, 1);
-    lua_pushlstring(L, e->out.data ? e->out.data : "", e->out.len);
-    return 1;
+    if (push_text)
+        lua_pushlstring(L, e->out->data ? e->out->data : "", e->out->len);
+    return push_text;
+}
+
+/* Encodes the value at idx into out inside a protected call: on failure out is cut back to
+ * what it held and the message is left on the stack. */
+static int run_encoder(lua_State *L, int idx, strbuf *out, const char *root, int push_text)
+{
+    idx = lua_absindex(L, idx);
+    size_t mark = out->len;
+    encoder *e = calloc(1, sizeof *e);
+    if (!e) {
+        lua_pushstring(L, "json_encode: out of memory");
+        return 0;
+    }
+    e->out = out;
+    e->root = root ? root : "$";
+    e->who = root ? "" : "json_encode: ";
+    lua_pushcfunction(L, encode_protected);
+    lua_pushvalue(L, idx);
+    lua_pushlightuserdata(L, e);
+    lua_pushboolean(L, push_text);
+    int status = lua_pcall(L, 3, push_text, 0);
+    free_encoder(e);
+    free(e);
+    if (status != LUA_OK && out->data && !out->failed) {
+        out->len = mark;
+        out->data[mark] = '\0';
+    }
+    return status == LUA_OK;
+}
+
+int aws_json_write_value(lua_State *L, int idx, strbuf *out, const char *root)
+{
+    return run_encoder(L, idx, out, root, 0);
 }
 
 static int encode(lua_State *L)
@@ -562,19 +629,10 @@ static int encode(lua_State *L)
 
 int aws_json_encode_value(lua_State *L, int idx)
 {
-    idx = lua_absindex(L, idx);
-    encoder *e = calloc(1, sizeof *e);
-    if (!e) {
-        lua_pushstring(L, "json_encode: out of memory");
-        return 0;
-    }
-    lua_pushcfunction(L, encode_protected);
-    lua_pushvalue(L, idx);
-    lua_pushlightuserdata(L, e);
-    int status = lua_pcall(L, 2, 1, 0);
-    free_encoder(e);
-    free(e);
-    return status == LUA_OK;
+    strbuf text = STRBUF_INIT;
+    int ok = run_encoder(L, idx, &text, NULL, 1);
+    sb_free(&text);
+    return ok;
 }
 
 static int l_json_encode(lua_State *L)

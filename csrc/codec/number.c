@@ -6,6 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+int aws_format_integer(char buf[24], int64_t v)
+{
+    return snprintf(buf, 24, "%lld", (long long)v);
+}
+
 int aws_format_double(char buf[40], double d)
 {
     if (isnan(d))
@@ -19,6 +24,9 @@ int aws_format_double(char buf[40], double d)
         if (strtod(buf, NULL) == d)
             break;
     }
+    for (char *p = buf; *p; p++) /* a locale with a decimal comma */
+        if (*p == ',')
+            *p = '.';
     return n;
 }
 

@@ -5,35 +5,45 @@
 
 aws_kind aws_kind_of(const char *type)
 {
+    static const struct {
+        const char *name;
+        aws_kind kind;
+    } kinds[] = {
+        {"structure", AWS_T_STRUCTURE}, {"string", AWS_T_STRING}, {"list", AWS_T_LIST},
+        {"map", AWS_T_MAP}, {"integer", AWS_T_INTEGER}, {"long", AWS_T_INTEGER},
+        {"boolean", AWS_T_BOOLEAN}, {"timestamp", AWS_T_TIMESTAMP}, {"blob", AWS_T_BLOB},
+        {"double", AWS_T_FLOAT}, {"float", AWS_T_FLOAT}, {"short", AWS_T_INTEGER},
+        {"byte", AWS_T_INTEGER},
+    };
     if (!type)
         return AWS_T_UNKNOWN;
-    /* the first letter settles most types without a string compare chain */
-    switch (type[0]) {
-    case 's':
-        return strcmp(type, "structure") == 0 ? AWS_T_STRUCTURE
-               : strcmp(type, "string") == 0  ? AWS_T_STRING
-               : strcmp(type, "short") == 0   ? AWS_T_INTEGER
-                                              : AWS_T_UNKNOWN;
-    case 'l':
-        return strcmp(type, "list") == 0 ? AWS_T_LIST : strcmp(type, "long") == 0 ? AWS_T_INTEGER : AWS_T_UNKNOWN;
-    case 'm':
-        return strcmp(type, "map") == 0 ? AWS_T_MAP : AWS_T_UNKNOWN;
-    case 'i':
-        return strcmp(type, "integer") == 0 ? AWS_T_INTEGER : AWS_T_UNKNOWN;
-    case 'f':
-        return strcmp(type, "float") == 0 ? AWS_T_FLOAT : AWS_T_UNKNOWN;
-    case 'd':
-        return strcmp(type, "double") == 0 ? AWS_T_FLOAT : AWS_T_UNKNOWN;
-    case 'b':
-        return strcmp(type, "boolean") == 0 ? AWS_T_BOOLEAN
-               : strcmp(type, "blob") == 0  ? AWS_T_BLOB
-               : strcmp(type, "byte") == 0  ? AWS_T_INTEGER
-                                            : AWS_T_UNKNOWN;
-    case 't':
-        return strcmp(type, "timestamp") == 0 ? AWS_T_TIMESTAMP : AWS_T_UNKNOWN;
-    default:
-        return AWS_T_UNKNOWN;
-    }
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        /* the first letter rules out most names before a full compare */
+        if (kinds[i].name[0] == type[0] && strcmp(kinds[i].name, type) == 0)
+            return kinds[i].kind;
+    return AWS_T_UNKNOWN;
+}
+
+aws_scalar_type aws_member_scalar_type(const aws_model *m, const cJSON *ref)
+{
+    aws_scalar_type t = {aws_xml_kind(m, ref, NULL), AWS_TIME_DEFAULT, 0};
+    /* each trait only means something to one kind: no lookup for the others */
+    if (t.kind == AWS_T_TIMESTAMP)
+        t.time_format = aws_time_format_named(aws_model_trait_string(m, ref, "timestampFormat"));
+    else if (t.kind == AWS_T_STRING)
+        t.jsonvalue = aws_model_trait_bool(m, ref, "jsonvalue");
+    return t;
+}
+
+aws_map_parts aws_map_parts_of(const aws_model *m, const cJSON *ref, const cJSON *shape)
+{
+    aws_map_parts p;
+    p.key = cJSON_GetObjectItemCaseSensitive(shape, "key");
+    p.value = cJSON_GetObjectItemCaseSensitive(shape, "value");
+    p.key_name = aws_node_string(p.key, "locationName");
+    p.value_name = aws_node_string(p.value, "locationName");
+    p.flattened = aws_model_trait_bool(m, ref, "flattened");
+    return p;
 }
 
 const char *aws_member_wire_name(const aws_model *m, const cJSON *member)

@@ -2,19 +2,29 @@
 #ifndef AWSPROMISE_MODEL_SHAPE_H
 #define AWSPROMISE_MODEL_SHAPE_H
 
+#include "codec/scalar.h"
 #include "model/model.h"
 
-/* Shape types as one switchable value (integer/long/short/byte are INTEGER, float/double FLOAT). */
-typedef enum {
-    AWS_T_UNKNOWN, AWS_T_STRUCTURE, AWS_T_LIST, AWS_T_MAP, AWS_T_STRING, AWS_T_INTEGER,
-    AWS_T_FLOAT, AWS_T_BOOLEAN, AWS_T_TIMESTAMP, AWS_T_BLOB
-} aws_kind;
+/* The kind a model type name stands for (integer/long/short/byte are INTEGER, float/double FLOAT);
+ * AWS_T_UNKNOWN for NULL or a name the models do not use. */
 aws_kind aws_kind_of(const char *type);
 
 /* The kind of value a member or reference node stands for, with the resolved shape in *shape.
  * A node with neither "type" nor "shape" is a string: the JavaScript SDK's min.json models spell
  * plain strings as {} or {"locationName": ...}. */
 aws_kind aws_xml_kind(const aws_model *m, const cJSON *ref, const cJSON **shape);
+
+/* What the scalar codec needs of a member or reference node: its kind (as aws_xml_kind reads it),
+ * its timestampFormat and its jsonvalue trait. */
+aws_scalar_type aws_member_scalar_type(const aws_model *m, const cJSON *ref);
+
+/* What the XML and query protocols need of a map member `ref` whose resolved shape is `shape`. */
+typedef struct aws_map_parts {
+    const cJSON *key, *value;          /* the key and value references */
+    const char *key_name, *value_name; /* their locationName, NULL when they have none */
+    int flattened;
+} aws_map_parts;
+aws_map_parts aws_map_parts_of(const aws_model *m, const cJSON *ref, const cJSON *shape);
 
 /* A member's wire name: locationName when present, else the member's own name. */
 const char *aws_member_wire_name(const aws_model *m, const cJSON *member);

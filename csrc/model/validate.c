@@ -13,7 +13,6 @@
 #include "model/shape.h"
 
 #include <ctype.h>
-#include <math.h>
 #include <string.h>
 
 #define MAX_DEPTH 64
@@ -85,10 +84,64 @@ static int has_crlf(lua_State *L, int idx)
     return memchr(s, '\r', len) || memchr(s, '\n', len);
 }
 
+/* What checks one entry of the structure or map whose path is at `path`: `node` is the
+ * structure's shape or the map's value reference; the entry's value and path sit at `child` and
+ * `child_path`. */
+typedef void (*entry_check)(validation *v, const cJSON *node, const char *name, int path, int child, int child_path,
+                            int depth);
+
+/* Runs `check` on every entry of the table at value whose key is a string; any other key is a
+ * problem of kind `code` described by `bad_key` (a format taking the table's path). */
+static void check_entries(validation *v, int value, int path, const char *code, const char *bad_key, entry_check check,
+                          const cJSON *node, int depth)
+{
+    lua_State *L = v->L;
+    lua_pushnil(L);
+    while (lua_next(L, value)) {
+        int child = lua_gettop(L);
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            lua_pushfstring(L, bad_key, PATH(path));
+            problem(v, code);
+        } else {
+            size_t len;
+            const char *name = lua_tolstring(L, -2, &len);
+            push_child_path(L, path, name, len);
+            check(v, node, name, path, child, lua_gettop(L), depth);
+        }
+        lua_settop(L, child - 1);
+    }
+}
+
+static void check_member(validation *v, const cJSON *shape, const char *name, int path, int child, int child_path,
+                         int depth)
+{
+    lua_State *L = v->L;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(shape, "members"), name);
+    if (!m) {
+        lua_pushfstring(L, "Unexpected key '%s' found in %s", name, PATH(path));
+        problem(v, "UnexpectedParameter");
+        return;
+    }
+    const char *location = aws_model_trait_string(v->m, m, "location");
+    if (location && strcmp(location, "header") == 0 && lua_type(L, child) == LUA_TSTRING && has_crlf(L, child)) {
+        lua_pushfstring(L, "%s must not contain CR or LF (it is sent as an HTTP header)", PATH(child_path));
+        problem(v, "InvalidParameter");
+        return;
+    }
+    check_value(v, m, child, child_path, depth + 1);
+}
+
+static void check_map_value(validation *v, const cJSON *value_ref, const char *name, int path, int child,
+                            int child_path, int depth)
+{
+    (void)name;
+    (void)path;
+    check_value(v, value_ref, child, child_path, depth + 1);
+}
+
 static void check_structure(validation *v, const cJSON *shape, int value, int path, int depth)
 {
     lua_State *L = v->L;
-    const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
     const cJSON *required = cJSON_GetObjectItemCaseSensitive(shape, "required");
     for (const cJSON *r = required ? required->child : NULL; r; r = r->next) {
         if (!cJSON_IsString(r))
@@ -101,35 +154,8 @@ static void check_structure(validation *v, const cJSON *shape, int value, int pa
             problem(v, "MissingRequiredParameter");
         }
     }
-    lua_pushnil(L);
-    while (lua_next(L, value)) {
-        int child = lua_gettop(L);
-        if (lua_type(L, -2) != LUA_TSTRING) {
-            lua_pushfstring(L, "%s has a key that is not a string", PATH(path));
-            problem(v, "UnexpectedParameter");
-            lua_pop(L, 1);
-            continue;
-        }
-        size_t len;
-        const char *name = lua_tolstring(L, -2, &len);
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(members, name);
-        push_child_path(L, path, name, len);
-        int child_path = lua_gettop(L);
-        if (!m) {
-            lua_pushfstring(L, "Unexpected key '%s' found in %s", name, PATH(path));
-            problem(v, "UnexpectedParameter");
-        } else {
-            const char *location = aws_model_trait_string(v->m, m, "location");
-            if (location && (strcmp(location, "header") == 0) && lua_type(L, child) == LUA_TSTRING &&
-                has_crlf(L, child)) {
-                lua_pushfstring(L, "%s must not contain CR or LF (it is sent as an HTTP header)", PATH(child_path));
-                problem(v, "InvalidParameter");
-            } else {
-                check_value(v, m, child, child_path, depth + 1);
-            }
-        }
-        lua_settop(L, child - 1);
-    }
+    check_entries(v, value, path, "UnexpectedParameter", "%s has a key that is not a string", check_member, shape,
+                  depth);
 }
 
 static void type_problem(validation *v, int path, const char *expected)
@@ -137,6 +163,19 @@ static void type_problem(validation *v, int path, const char *expected)
     lua_State *L = v->L;
     lua_pushfstring(L, "Expected %s to be %s", PATH(path), expected);
     problem(v, "InvalidParameterType");
+}
+
+/* A scalar by the scalar codec's one rule, the same the protocols build with. */
+static void check_scalar(validation *v, const cJSON *member, int value, int path)
+{
+    lua_State *L = v->L;
+    aws_scalar_type t = aws_member_scalar_type(v->m, member);
+    aws_scalar s;
+    aws_scalar_status st = aws_scalar_from_lua(L, value, &t, &s, NULL);
+    if (st == AWS_SCALAR_OK || st == AWS_SCALAR_NOT_SCALAR)
+        return;
+    type_problem(v, path, aws_scalar_push_mismatch(L, value, &t, st));
+    lua_pop(L, 1);
 }
 
 static void check_value(validation *v, const cJSON *member, int value, int path, int depth)
@@ -150,21 +189,21 @@ static void check_value(validation *v, const cJSON *member, int value, int path,
     if (!lua_checkstack(L, 8))
         luaL_error(L, "validate: out of stack space");
     const cJSON *shape = aws_model_resolve(v->m, member);
-    const char *type = shape ? aws_shape_type(shape) : NULL;
-    if (!type)
-        return;
+    aws_kind kind = aws_kind_of(shape ? aws_shape_type(shape) : NULL);
     int t = lua_type(L, value);
-    if (strcmp(type, "structure") == 0) {
-        if (t != LUA_TTABLE)
-            type_problem(v, path, "a structure (a table)");
-        else
-            check_structure(v, shape, value, path, depth);
-    } else if (strcmp(type, "list") == 0) {
-        lua_Integer n;
-        if (t != LUA_TTABLE || !is_sequence(L, value, &n)) {
-            type_problem(v, path, "a list (a sequence table)");
-            return;
-        }
+    lua_Integer n;
+    if (kind == AWS_T_STRUCTURE && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(shape, "document"))) {
+        return; /* any JSON value: the encoder refuses what JSON cannot hold, naming the place */
+    } else if ((kind == AWS_T_STRUCTURE || kind == AWS_T_MAP) && t != LUA_TTABLE) {
+        type_problem(v, path, aws_kind_noun(kind));
+    } else if (kind == AWS_T_LIST && (t != LUA_TTABLE || !is_sequence(L, value, &n))) {
+        type_problem(v, path, "a list (a sequence table)");
+    } else if (kind == AWS_T_STRUCTURE) {
+        check_structure(v, shape, value, path, depth);
+    } else if (kind == AWS_T_MAP) {
+        check_entries(v, value, path, "InvalidParameterType", "Expected the keys of %s to be strings",
+                      check_map_value, cJSON_GetObjectItemCaseSensitive(shape, "value"), depth);
+    } else if (kind == AWS_T_LIST) {
         const cJSON *item = cJSON_GetObjectItemCaseSensitive(shape, "member");
         for (lua_Integer i = 1; i <= n; i++) {
             lua_rawgeti(L, value, i);
@@ -172,51 +211,8 @@ static void check_value(validation *v, const cJSON *member, int value, int path,
             check_value(v, item, lua_gettop(L) - 1, lua_gettop(L), depth + 1);
             lua_pop(L, 2);
         }
-    } else if (strcmp(type, "map") == 0) {
-        if (t != LUA_TTABLE) {
-            type_problem(v, path, "a map (a table)");
-            return;
-        }
-        const cJSON *val = cJSON_GetObjectItemCaseSensitive(shape, "value");
-        lua_pushnil(L);
-        while (lua_next(L, value)) {
-            int child = lua_gettop(L);
-            if (lua_type(L, -2) != LUA_TSTRING) {
-                lua_pushfstring(L, "Expected the keys of %s to be strings", PATH(path));
-                problem(v, "InvalidParameterType");
-            } else {
-                size_t len;
-                const char *key = lua_tolstring(L, -2, &len);
-                push_child_path(L, path, key, len);
-                check_value(v, val, child, lua_gettop(L), depth + 1);
-            }
-            lua_settop(L, child - 1);
-        }
-    } else if (strcmp(type, "string") == 0) {
-        if (t != LUA_TSTRING)
-            type_problem(v, path, "a string");
-    } else if (strcmp(type, "integer") == 0 || strcmp(type, "long") == 0) {
-        if (t != LUA_TNUMBER) {
-            type_problem(v, path, "an integer");
-        } else if (!lua_isinteger(L, value)) {
-            lua_Number x = lua_tonumber(L, value);
-            if (x != floor(x) || !isfinite(x))
-                type_problem(v, path, "an integer (got a float with a fractional part)");
-        }
-    } else if (strcmp(type, "float") == 0 || strcmp(type, "double") == 0) {
-        if (t != LUA_TNUMBER && !(t == LUA_TSTRING && (strcmp(lua_tostring(L, value), "NaN") == 0 ||
-                                                       strcmp(lua_tostring(L, value), "Infinity") == 0 ||
-                                                       strcmp(lua_tostring(L, value), "-Infinity") == 0)))
-            type_problem(v, path, "a number");
-    } else if (strcmp(type, "boolean") == 0) {
-        if (t != LUA_TBOOLEAN)
-            type_problem(v, path, "a boolean");
-    } else if (strcmp(type, "timestamp") == 0) {
-        if (t != LUA_TNUMBER && t != LUA_TSTRING)
-            type_problem(v, path, "a timestamp (epoch seconds or an ISO 8601 string)");
-    } else if (strcmp(type, "blob") == 0) {
-        if (t != LUA_TSTRING)
-            type_problem(v, path, "a string of bytes (a blob)");
+    } else {
+        check_scalar(v, member, value, path);
     }
 }
 

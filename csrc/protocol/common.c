@@ -1,17 +1,10 @@
-/* Helpers shared by the HTTP binding (rest.c) and the JSON codec (json_build.c, json_parse.c,
- * protocol_json.c): the guard that owns C memory across Lua calls, number and timestamp
- * spellings, shape kinds, percent-encoding (declared in protocol_json.h); and by every
- * protocol's response parser: reading the response table, error shapes (protocol.h). */
+/* Helpers every protocol shares (common.h): the guard that owns C memory across Lua calls,
+ * parameters as scalar text (through the one scalar codec), map key order, the request
+ * skeleton, and the response and error helpers of the response parsers. */
 #include "protocol/common.h"
 
-#include "codec/ljson.h"
 #include "codec/uuid.h"
-#include "codec/base64.h"
-#include "codec/number.h"
-#include "codec/percent.h"
-#include "codec/time.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +34,7 @@ void aws_guard_release(aws_guard *g)
 {
     for (size_t i = 0; i < sizeof g->sb / sizeof g->sb[0]; i++)
         sb_free(&g->sb[i]);
+    sb_free(&g->scratch);
     cJSON_Delete(g->json);
     g->json = NULL;
     if (g->text)
@@ -49,45 +43,6 @@ void aws_guard_release(aws_guard *g)
     free(g->keys);
     g->keys = NULL;
     g->nkeys = g->capkeys = 0;
-}
-
-int aws_guard_add_key(aws_guard *g, const char *key)
-{
-    if (g->nkeys == g->capkeys) {
-        size_t cap = g->capkeys ? g->capkeys * 2 : 16;
-        const char **grown = realloc(g->keys, cap * sizeof *grown);
-        if (!grown)
-            return 0;
-        g->keys = grown;
-        g->capkeys = cap;
-    }
-    g->keys[g->nkeys++] = key;
-    return 1;
-}
-
-static int compare_keys(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-void aws_guard_sort_keys(aws_guard *g)
-{
-    if (g->nkeys > 1)
-        qsort(g->keys, g->nkeys, sizeof *g->keys, compare_keys);
-}
-
-int aws_timestamp_param(lua_State *L, int idx, double *out)
-{
-    if (lua_type(L, idx) == LUA_TNUMBER) {
-        *out = lua_tonumber(L, idx);
-        return isfinite(*out);
-    }
-    if (lua_type(L, idx) == LUA_TSTRING) {
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        return aws_time_parse(s, len, out);
-    }
-    return 0;
 }
 
 void aws_set_default_header(lua_State *L, int req, const char *name, const char *value)
@@ -109,21 +64,58 @@ void aws_set_default_header(lua_State *L, int req, const char *name, const char 
 
 /* ---------------------------------------------------------------- responses and errors */
 
-int aws_response_open(lua_State *L, int response, int *headers, const char **body, size_t *blen)
+void aws_response_open(lua_State *L, int response, aws_response *r)
 {
     lua_getfield(L, response, "statusCode");
-    int status = (int)lua_tointeger(L, -1);
+    r->status = (int)lua_tointeger(L, -1);
     lua_pop(L, 1);
     lua_getfield(L, response, "headers");
     if (!lua_istable(L, -1)) {
         lua_pop(L, 1);
         lua_newtable(L);
     }
-    *headers = lua_gettop(L);
+    r->headers = lua_gettop(L);
     lua_getfield(L, response, "body");
-    *blen = 0;
-    *body = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, blen) : "";
-    return status;
+    r->blen = 0;
+    r->body = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &r->blen) : "";
+}
+
+const char *aws_status_code_name(int status, int json)
+{
+    static const struct {
+        int status;
+        const char *json, *xml;
+    } names[] = {
+        {304, "NotModified", "NotModified"},
+        {400, "BadRequest", "BadRequest"},
+        {403, "Forbidden", "Forbidden"},
+        {404, "NotFound", "NotFound"},
+        {409, NULL, "Conflict"},
+        {412, NULL, "PreconditionFailed"},
+        {413, "RequestEntityTooLarge", "RequestEntityTooLarge"},
+        {416, NULL, "InvalidRange"},
+        {429, "TooManyRequestsException", "TooManyRequests"},
+        {500, "InternalFailure", "InternalError"},
+        {502, "BadGateway", "BadGateway"},
+        {503, "ServiceUnavailable", "ServiceUnavailable"},
+        {504, "GatewayTimeout", "GatewayTimeout"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].status == status)
+            return json ? names[i].json : names[i].xml;
+    return NULL;
+}
+
+aws_kind aws_enter_param(lua_State *L, const aws_model *m, const cJSON *ref, int idx, int depth, int max_depth,
+                         const char *path, const cJSON **shape)
+{
+    if (depth >= max_depth)
+        aws_raise_serialization(L, "%s: nested deeper than %d levels", path, max_depth);
+    luaL_checkstack(L, 8, "build_request");
+    aws_kind kind = aws_xml_kind(m, ref, shape);
+    if ((kind == AWS_T_STRUCTURE || kind == AWS_T_LIST || kind == AWS_T_MAP) && lua_type(L, idx) != LUA_TTABLE)
+        aws_raise_serialization(L, "%s: expected %s, got %s", path, aws_kind_noun(kind), luaL_typename(L, idx));
+    return kind;
 }
 
 void aws_push_body_error(lua_State *L, int status, const char *fmt, ...)
@@ -216,67 +208,90 @@ void aws_error_take_members(lua_State *L, int err)
     lua_pop(L, 1);
 }
 
-void aws_push_map_keys(lua_State *L, int idx, const char *path)
+void aws_path_push_key(strbuf *path, const char *key, size_t len)
+{
+    sb_putc(path, '.');
+    sb_append(path, key, len);
+}
+
+void aws_path_push_index(strbuf *path, lua_Integer i)
+{
+    char num[32];
+    snprintf(num, sizeof num, "[" LUA_INTEGER_FMT "]", i);
+    sb_puts(path, num);
+}
+
+void aws_path_cut(strbuf *path, size_t len)
+{
+    if (path->data && len <= path->len) {
+        path->len = len;
+        path->data[len] = '\0';
+    }
+}
+
+static void add_key(lua_State *L, aws_guard *g, int key, const char *path)
+{
+    if (lua_type(L, key) != LUA_TSTRING)
+        aws_raise_serialization(L, "%s: map keys must be strings, got %s", path, luaL_typename(L, key));
+    if (g->nkeys == g->capkeys) {
+        size_t cap = g->capkeys ? g->capkeys * 2 : 16;
+        aws_map_key *grown = realloc(g->keys, cap * sizeof *grown);
+        if (!grown)
+            aws_raise_oom(L, "build_request");
+        g->keys = grown;
+        g->capkeys = cap;
+    }
+    aws_map_key *k = &g->keys[g->nkeys++];
+    k->s = lua_tolstring(L, key, &k->len);
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+    const aws_map_key *x = a, *y = b;
+    int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+size_t aws_map_keys(lua_State *L, aws_guard *g, int idx, const char *path, int *held)
 {
     idx = lua_absindex(L, idx);
-    lua_newtable(L);
-    int keys = lua_gettop(L);
-    lua_Integer n = 0;
-    if (luaL_getmetafield(L, idx, "__pairs") != LUA_TNIL) {
-        /* the caller chose an order (an ordered-map library, a decoder that keeps key order) */
-        lua_pushvalue(L, idx);
-        lua_call(L, 1, 3);
-        for (;;) {
-            lua_pushvalue(L, -3);
-            lua_pushvalue(L, -3);
-            lua_pushvalue(L, -3);
-            lua_call(L, 2, 2);
-            if (lua_isnil(L, -2)) {
-                lua_pop(L, 2);
-                break;
-            }
+    size_t start = g->nkeys;
+    *held = 0;
+    if (luaL_getmetafield(L, idx, "__pairs") == LUA_TNIL) {
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
             lua_pop(L, 1);
-            if (lua_type(L, -1) != LUA_TSTRING)
-                aws_raise_serialization(L, "%s: map keys must be strings, got %s", path, luaL_typename(L, -1));
-            lua_pushvalue(L, -1);
-            lua_rawseti(L, keys, ++n);
-            lua_replace(L, -2); /* the key is the iterator's next control value */
+            add_key(L, g, lua_gettop(L), path);
         }
-        lua_pop(L, 3);
-        return;
+        if (g->nkeys - start > 1)
+            qsort(g->keys + start, g->nkeys - start, sizeof *g->keys, compare_keys);
+        return start;
     }
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
+    /* the caller chose an order (an ordered-map library, a decoder that keeps key order); the
+     * keys it yields are kept alive in a table on the stack */
+    lua_newtable(L);
+    lua_insert(L, -2);
+    int keep = lua_gettop(L) - 1;
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 3);
+    for (lua_Integer n = 1;; n++) {
+        lua_pushvalue(L, -3);
+        lua_pushvalue(L, -3);
+        lua_pushvalue(L, -3);
+        lua_call(L, 2, 2);
+        if (lua_isnil(L, -2)) {
+            lua_pop(L, 2);
+            break;
+        }
         lua_pop(L, 1);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            aws_raise_serialization(L, "%s: map keys must be strings, got %s", path, luaL_typename(L, -1));
+        add_key(L, g, lua_gettop(L), path);
         lua_pushvalue(L, -1);
-        lua_rawseti(L, keys, ++n);
+        lua_rawseti(L, keep, n);
+        lua_replace(L, -2); /* the key is the iterator's next control value */
     }
-    /* Shell sort over the Lua sequence: no C array to free if a comparison ever raised */
-    static const lua_Integer gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
-    for (size_t gi = 0; gi < sizeof gaps / sizeof gaps[0]; gi++) {
-        lua_Integer gap = gaps[gi];
-        for (lua_Integer i = gap + 1; i <= n; i++) {
-            lua_rawgeti(L, keys, i);
-            lua_Integer j = i;
-            while (j > gap) {
-                lua_rawgeti(L, keys, j - gap);
-                /* stack: moving key, candidate */
-                size_t la, lb;
-                const char *sa = lua_tolstring(L, -1, &la);
-                const char *sb = lua_tolstring(L, -2, &lb);
-                int c = memcmp(sa, sb, la < lb ? la : lb);
-                if (!(c > 0 || (c == 0 && la > lb))) {
-                    lua_pop(L, 1);
-                    break;
-                }
-                lua_rawseti(L, keys, j);
-                j -= gap;
-            }
-            lua_rawseti(L, keys, j);
-        }
-    }
+    lua_settop(L, keep);
+    *held = 1;
+    return start;
 }
 
 int aws_param_unset(lua_State *L, int idx)
@@ -286,101 +301,53 @@ int aws_param_unset(lua_State *L, int idx)
     return t == LUA_TNIL || t == LUA_TLIGHTUSERDATA;
 }
 
-/* Integers keep every digit; floats take the shortest spelling that reads back the same. */
-static void number_text(lua_State *L, int idx, strbuf *out)
+aws_scalar_status aws_param_text(lua_State *L, int idx, const aws_scalar_type *t, aws_place place, strbuf *out,
+                                 strbuf *scratch)
 {
-    char num[48];
-    if (lua_isinteger(L, idx))
-        snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
-    else
-        aws_format_double(num, lua_tonumber(L, idx));
-    sb_puts(out, num);
+    aws_scalar v;
+    aws_scalar_status st = aws_scalar_from_lua(L, idx, t, &v, scratch);
+    if (st == AWS_SCALAR_OK && !aws_scalar_write(out, &v, t, place))
+        aws_raise_oom(L, "build_request");
+    return st;
 }
 
-int aws_scalar_text(lua_State *L, const aws_model *m, const cJSON *ref, int idx, strbuf *out)
+int aws_raise_mismatch(lua_State *L, const char *path, int idx, const aws_scalar_type *t, aws_scalar_status why)
 {
-    int ltype = lua_type(L, idx);
-    char num[48];
-    switch (aws_xml_kind(m, ref, NULL)) {
-    case AWS_T_STRING: {
-        if (ltype == LUA_TNUMBER) {
-            number_text(L, idx, out);
-            return 1;
-        }
-        if (ltype != LUA_TSTRING)
-            return 0;
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        sb_append(out, s, len);
-        return 1;
-    }
-    case AWS_T_INTEGER:
-        if (ltype != LUA_TNUMBER)
-            return 0;
-        if (lua_isinteger(L, idx)) {
-            snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
-        } else {
-            double d = lua_tonumber(L, idx);
-            if (d != floor(d) || fabs(d) > 9.2e18)
-                return 0;
-            snprintf(num, sizeof num, "%.0f", d);
-        }
-        sb_puts(out, num);
-        return 1;
-    case AWS_T_FLOAT:
-        if (ltype == LUA_TSTRING) {
-            double d;
-            if (!aws_special_double(lua_tostring(L, idx), &d))
-                return 0;
-            sb_puts(out, lua_tostring(L, idx));
-            return 1;
-        }
-        if (ltype != LUA_TNUMBER)
-            return 0;
-        number_text(L, idx, out);
-        return 1;
-    case AWS_T_BOOLEAN:
-        if (ltype != LUA_TBOOLEAN)
-            return 0;
-        sb_puts(out, lua_toboolean(L, idx) ? "true" : "false");
-        return 1;
-    case AWS_T_TIMESTAMP: {
-        double t;
-        if (!aws_timestamp_param(L, idx, &t))
-            return 0;
-        const char *fmt = aws_model_trait_string(m, ref, "timestampFormat");
-        aws_format_timestamp(out, fmt ? fmt : "iso8601", t);
-        return 1;
-    }
-    case AWS_T_BLOB: {
-        if (ltype != LUA_TSTRING)
-            return 0;
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        aws_base64_encode(out, s, len);
-        return 1;
-    }
-    default:
-        return -1;
-    }
+    return aws_raise_serialization(L, "%s: expected %s", path, aws_scalar_push_mismatch(L, idx, t, why));
 }
 
-int aws_jsonvalue_text(lua_State *L, int idx, strbuf *out)
+aws_scalar_type aws_body_scalar_type(lua_State *L, const aws_model *m, const cJSON *ref, aws_kind kind, int idx)
 {
-    idx = lua_absindex(L, idx);
-    if (lua_type(L, idx) == LUA_TSTRING) {
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        return sb_append(out, s, len);
+    if (kind == AWS_T_STRING && lua_type(L, idx) == LUA_TSTRING) {
+        aws_scalar_type plain = {AWS_T_STRING, AWS_TIME_DEFAULT, 0};
+        return plain;
     }
-    int ok = aws_json_encode_value(L, idx);
-    if (ok) {
-        size_t len;
-        const char *s = lua_tolstring(L, -1, &len);
-        ok = sb_append(out, s, len);
-    }
+    return aws_member_scalar_type(m, ref);
+}
+
+void aws_member_text(lua_State *L, const aws_model *m, const cJSON *ref, int idx, aws_place place, aws_guard *g,
+                     strbuf *out, const char *path)
+{
+    aws_scalar_type t = aws_body_scalar_type(L, m, ref, aws_xml_kind(m, ref, NULL), idx);
+    aws_scalar_status st = aws_param_text(L, idx, &t, place, out, &g->scratch);
+    if (st == AWS_SCALAR_NOT_SCALAR)
+        aws_raise_serialization(L, "%s: the model's shape for this member is missing or unknown", path);
+    if (st != AWS_SCALAR_OK)
+        aws_raise_mismatch(L, path, idx, &t, st);
+}
+
+int aws_push_member_param(lua_State *L, const cJSON *member, int idx, int opts)
+{
+    lua_getfield(L, idx, member->string);
+    if (!aws_param_unset(L, -1))
+        return 1;
     lua_pop(L, 1);
-    return ok;
+    /* a member trait, on the member node itself: asking the shape too would cost a reference
+     * lookup for every unset member of every structure */
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(member, "idempotencyToken")))
+        return 0;
+    aws_push_idempotency_token(L, opts);
+    return 1;
 }
 
 void aws_push_idempotency_token(lua_State *L, int opts)

@@ -132,22 +132,15 @@ static void push_error_code(lua_State *L, const char *raw)
     lua_pushlstring(L, start, len);
 }
 
-/* The code of an error that names none: what its HTTP status says. */
-static const char *status_code_name(int status)
+/* The first of `keys` (NULL-terminated) that the JSON object doc has as a string, or NULL. */
+static const char *first_string(const cJSON *doc, const char *const *keys)
 {
-    switch (status) {
-    case 304: return "NotModified";
-    case 400: return "BadRequest";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 413: return "RequestEntityTooLarge";
-    case 429: return "TooManyRequestsException";
-    case 500: return "InternalFailure";
-    case 502: return "BadGateway";
-    case 503: return "ServiceUnavailable";
-    case 504: return "GatewayTimeout";
-    default: return "UnknownError";
+    for (; *keys; keys++) {
+        const char *s = aws_node_string(doc, *keys);
+        if (s)
+            return s;
     }
+    return NULL;
 }
 
 static int parse_error(lua_State *L, const aws_model *m, const cJSON *op, int response, int status, int headers,
@@ -161,7 +154,8 @@ static int parse_error(lua_State *L, const aws_model *m, const cJSON *op, int re
         doc = g->json;
 
     lua_pushboolean(L, 0);
-    aws_push_error(L, status_code_name(status), "");
+    const char *named = aws_status_code_name(status, 1);
+    aws_push_error(L, named ? named : "UnknownError", "");
     int err = lua_gettop(L);
     /* header strings stay alive in the headers table after their stack slots are dropped */
     int mark = lua_gettop(L);
@@ -179,12 +173,9 @@ static int parse_error(lua_State *L, const aws_model *m, const cJSON *op, int re
     } else {
         if (lua_getfield(L, headers, "x-amzn-errortype") == LUA_TSTRING)
             raw = lua_tostring(L, -1);
+        static const char *const code_keys[] = {"__type", "code", "Code", NULL};
         if (!raw)
-            raw = aws_node_string(doc, "__type");
-        if (!raw)
-            raw = aws_node_string(doc, "code");
-        if (!raw)
-            raw = aws_node_string(doc, "Code");
+            raw = first_string(doc, code_keys);
         if (raw) {
             push_error_code(L, raw);
             if (lua_rawlen(L, -1) > 0)
@@ -194,11 +185,8 @@ static int parse_error(lua_State *L, const aws_model *m, const cJSON *op, int re
         }
     }
     lua_settop(L, mark);
-    const char *message = aws_node_string(doc, "message");
-    if (!message)
-        message = aws_node_string(doc, "Message");
-    if (!message)
-        message = aws_node_string(doc, "errorMessage");
+    static const char *const message_keys[] = {"message", "Message", "errorMessage", NULL};
+    const char *message = first_string(doc, message_keys);
     if (message) {
         lua_pushstring(L, message);
         lua_setfield(L, err, "message");
@@ -246,17 +234,15 @@ static void parse_payload(lua_State *L, const aws_model *m, const cJSON *output,
 
 int aws_parse_json(lua_State *L, const aws_model *m, const cJSON *op, int response)
 {
-    int headers;
-    const char *body;
-    size_t blen;
-    int status = aws_response_open(L, response, &headers, &body, &blen);
+    aws_response r;
+    aws_response_open(L, response, &r);
     int top = lua_gettop(L);
 
-    if (status >= 300) {
-        parse_error(L, m, op, response, status, headers, body, blen);
-        lua_replace(L, headers + 1);
-        lua_replace(L, headers);
-        lua_settop(L, headers + 1);
+    if (r.status >= 300) {
+        parse_error(L, m, op, response, r.status, r.headers, r.body, r.blen);
+        lua_replace(L, r.headers + 1);
+        lua_replace(L, r.headers);
+        lua_settop(L, r.headers + 1);
         return 2;
     }
 
@@ -270,18 +256,18 @@ int aws_parse_json(lua_State *L, const aws_model *m, const cJSON *op, int respon
         if (rest)
             aws_rest_parse_head(L, m, output, response, data);
         if (rest && cJSON_IsString(payload)) {
-            parse_payload(L, m, output, payload->valuestring, data, body, blen);
-        } else if (!aws_json_read_members(L, m, output, body, blen, data, rest)) {
+            parse_payload(L, m, output, payload->valuestring, data, r.body, r.blen);
+        } else if (!aws_json_read_members(L, m, output, r.body, r.blen, data, rest)) {
             lua_settop(L, top);
-            aws_push_body_error(L, status, "the response body is not valid JSON");
-            lua_replace(L, headers + 1);
-            lua_replace(L, headers);
-            lua_settop(L, headers + 1);
+            aws_push_body_error(L, r.status, "the response body is not valid JSON");
+            lua_replace(L, r.headers + 1);
+            lua_replace(L, r.headers);
+            lua_settop(L, r.headers + 1);
             return 2;
         }
     }
-    lua_replace(L, headers + 1);
-    lua_replace(L, headers);
-    lua_settop(L, headers + 1);
+    lua_replace(L, r.headers + 1);
+    lua_replace(L, r.headers);
+    lua_settop(L, r.headers + 1);
     return 2;
 }

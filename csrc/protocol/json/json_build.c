@@ -1,457 +1,245 @@
 /* Lua parameters -> JSON text, guided by the input shape (json and rest-json bodies).
  *
- * The tree is built with cJSON and printed unformatted. Every node is attached to its parent
- * (or to the guard, for the root) as soon as it is created, so the whole tree is always
- * reachable from the aws_guard: a Lua error raised midway (a wrong type, out of memory, the
- * idempotency-token callback) frees it through the guard instead of leaking it.
+ * The body is written straight into a strbuf, with no tree in between: the strings, numbers
+ * and untyped values (documents, jsonvalues) go through the pieces of the one JSON encoder
+ * (codec/ljson.h), scalars through the one scalar codec (codec/scalar.h). Structure members
+ * come in model order, map keys sorted (or in the order a __pairs metamethod gives), as the XML
+ * and query bodies write them.
  *
- * Numbers are written as raw text, not as cJSON numbers: cJSON keeps numbers as doubles, which
- * would round 64-bit integers (DynamoDB counters, byte offsets) and print floats with 15 digits. */
+ * Every buffer belongs to an aws_guard, so a Lua error raised midway (a wrong type, out of
+ * memory, the idempotency-token callback) frees it instead of leaking it. */
 #include "protocol/json/json.h"
 
-#include "codec/base64.h"
-#include "codec/number.h"
-#include "codec/percent.h"
-#include "codec/time.h"
+#include "codec/ljson.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 /* Deeper than any AWS shape; a cyclic Lua table would otherwise recurse until the C stack ends. */
 #define JSON_BUILD_MAX_DEPTH 256
 
-typedef struct jbuild {
+typedef struct jwriter {
     lua_State *L;
     const aws_model *m;
     aws_guard *g;
     int opts;
-    strbuf *path; /* "params.a.b[2]": where the builder stands, for error messages */
+    strbuf *out;  /* the body */
+    strbuf *path; /* "params.a.b[2]": where the writer stands, for error messages */
     int depth;
-} jbuild;
+} jwriter;
 
-static int jb_fail(jbuild *b, const char *what, int idx)
+static const char *where(const jwriter *w)
 {
-    return aws_raise_serialization(b->L, "%s: %s, got %s", b->path->data ? b->path->data : "params", what,
-                                   idx ? luaL_typename(b->L, idx) : "nothing");
+    return w->path->data ? w->path->data : "params";
+}
+
+static void check_memory(jwriter *w)
+{
+    if (w->out->failed || w->path->failed || w->g->scratch.failed)
+        aws_raise_oom(w->L, "build_request");
 }
 
 /* The path of a runaway nesting is a few kilobytes of ".a.a.a": name its start only. */
-static void too_deep(jbuild *b)
+static void too_deep(jwriter *w)
 {
-    lua_pushlstring(b->L, b->path->data, b->path->len > 80 ? 80 : b->path->len);
-    aws_raise_serialization(b->L, "%s...: nested deeper than %d levels (a table that contains itself?)",
-                            lua_tostring(b->L, -1), JSON_BUILD_MAX_DEPTH);
+    lua_pushlstring(w->L, where(w), w->path->len > 80 ? 80 : w->path->len);
+    aws_raise_serialization(w->L, "%s...: nested deeper than %d levels (a table that contains itself?)",
+                            lua_tostring(w->L, -1), JSON_BUILD_MAX_DEPTH);
 }
 
-static void jb_oom(jbuild *b)
+static void write_string(jwriter *w, const char *s, size_t len)
 {
-    aws_raise_oom(b->L, "build_request");
+    size_t bad_at;
+    if (!aws_json_write_string(w->out, s, len, &bad_at))
+        aws_raise_serialization(w->L, "%s: the string is not valid UTF-8 (at byte %d); send bytes as a blob",
+                                where(w), (int)bad_at);
 }
 
-/* Attaches item under parent (key NULL for arrays), or makes it the root. */
-static cJSON *jb_attach(jbuild *b, cJSON *parent, const char *key, int static_key, cJSON *item)
+/* A comma before every item or member but the first. */
+static void separate(jwriter *w, int *first)
 {
-    if (!item)
-        jb_oom(b);
-    if (!parent) {
-        cJSON_Delete(b->g->json);
-        b->g->json = item;
-        return item;
-    }
-    int ok;
-    if (cJSON_IsArray(parent))
-        ok = cJSON_AddItemToArray(parent, item);
-    else if (static_key)
-        ok = cJSON_AddItemToObjectCS(parent, key, item);
-    else
-        ok = cJSON_AddItemToObject(parent, key, item);
-    if (!ok) {
-        cJSON_Delete(item);
-        jb_oom(b);
-    }
-    return item;
+    if (!*first)
+        sb_putc(w->out, ',');
+    *first = 0;
 }
 
-/* A JSON string from bytes that may hold NUL (cJSON strings are C strings): escaped by hand
- * into a raw node. */
-static cJSON *raw_string(const char *s, size_t len, strbuf *tmp)
+static void write_key(jwriter *w, const char *key, size_t len, int *first)
 {
-    static const char hex[] = "0123456789abcdef";
-    sb_reset(tmp);
-    sb_putc(tmp, '"');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            sb_putc(tmp, '\\');
-            sb_putc(tmp, (char)c);
-        } else if (c < 0x20) {
-            char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            sb_append(tmp, esc, 6);
-        } else {
-            sb_putc(tmp, (char)c);
-        }
-    }
-    sb_putc(tmp, '"');
-    return tmp->failed ? NULL : cJSON_CreateRaw(tmp->data);
+    separate(w, first);
+    write_string(w, key, len);
+    sb_putc(w->out, ':');
 }
 
-/* `stable` strings belong to the params table, which outlives the tree: cJSON may point at
- * them instead of copying (a 400 KB DynamoDB item is mostly strings). */
-static cJSON *make_string(jbuild *b, const char *s, size_t len, int stable)
+/* An untyped value (a document) as core.json_encode writes it. */
+static void write_document(jwriter *w, int idx)
 {
-    if (memchr(s, '\0', len))
-        return raw_string(s, len, &b->g->sb[2]);
-    return stable ? cJSON_CreateStringReference(s) : cJSON_CreateString(s);
+    if (!aws_json_write_value(w->L, idx, w->out, where(w)))
+        aws_raise_serialization(w->L, "%s", lua_tostring(w->L, -1));
 }
 
-static cJSON *make_integer(lua_Integer v)
-{
-    char num[32];
-    snprintf(num, sizeof num, LUA_INTEGER_FMT, v);
-    return cJSON_CreateRaw(num);
-}
-
-/* A float: raw shortest text, or the strings "NaN", "Infinity", "-Infinity" JSON has no
- * numbers for. */
-static cJSON *make_double(double d)
-{
-    char num[40];
-    aws_format_double(num, d);
-    return isfinite(d) ? cJSON_CreateRaw(num) : cJSON_CreateString(num);
-}
-
-static void path_push_key(jbuild *b, const char *key)
-{
-    sb_putc(b->path, '.');
-    sb_puts(b->path, key);
-}
-
-static void path_push_index(jbuild *b, lua_Integer i)
-{
-    char num[32];
-    snprintf(num, sizeof num, "[" LUA_INTEGER_FMT "]", i);
-    sb_puts(b->path, num);
-}
-
-static void path_pop(jbuild *b, size_t len)
-{
-    if (b->path->data) {
-        b->path->len = len;
-        b->path->data[len] = '\0';
-    }
-}
-
-/* ---------------------------------------------------------------- untyped values (documents) */
-
-static int is_null(lua_State *L, int idx)
-{
-    /* core.null is a light userdata; nothing else of that kind is a parameter */
-    return lua_isnoneornil(L, idx) || lua_islightuserdata(L, idx);
-}
-
-/* 1 when the table at idx is a non-empty sequence 1..n with nothing else in it. */
-static int is_sequence(lua_State *L, int idx)
-{
-    if (luaL_getmetafield(L, idx, "__jsontype") != LUA_TNIL) {
-        int array = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "array") == 0;
-        lua_pop(L, 1);
-        return array ? 2 : 0;
-    }
-    lua_Unsigned n = lua_rawlen(L, idx);
-    if (n == 0)
-        return 0;
-    lua_Unsigned count = 0;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        lua_pop(L, 1);
-        if (!lua_isinteger(L, -1)) {
-            lua_pop(L, 1);
-            return 0;
-        }
-        count++;
-    }
-    return count == n;
-}
-
-static void build_document(jbuild *b, int idx, cJSON *parent, const char *key, int static_key)
-{
-    lua_State *L = b->L;
-    if (++b->depth > JSON_BUILD_MAX_DEPTH)
-        too_deep(b);
-    luaL_checkstack(L, 4, "build_request: nesting too deep");
-    switch (lua_type(L, idx)) {
-    case LUA_TNIL:
-    case LUA_TLIGHTUSERDATA:
-        jb_attach(b, parent, key, static_key, cJSON_CreateNull());
-        break;
-    case LUA_TBOOLEAN:
-        jb_attach(b, parent, key, static_key, cJSON_CreateBool(lua_toboolean(L, idx)));
-        break;
-    case LUA_TNUMBER:
-        jb_attach(b, parent, key, static_key,
-                  lua_isinteger(L, idx) ? make_integer(lua_tointeger(L, idx)) : make_double(lua_tonumber(L, idx)));
-        break;
-    case LUA_TSTRING: {
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        jb_attach(b, parent, key, static_key, make_string(b, s, len, 1));
-        break;
-    }
-    case LUA_TTABLE: {
-        size_t mark = b->path->len;
-        if (is_sequence(L, idx)) {
-            cJSON *arr = jb_attach(b, parent, key, static_key, cJSON_CreateArray());
-            lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-            for (lua_Integer i = 1; i <= n; i++) {
-                lua_rawgeti(L, idx, i);
-                path_push_index(b, i);
-                build_document(b, lua_gettop(L), arr, NULL, 0);
-                path_pop(b, mark);
-                lua_pop(L, 1);
-            }
-        } else {
-            cJSON *obj = jb_attach(b, parent, key, static_key, cJSON_CreateObject());
-            lua_pushnil(L);
-            while (lua_next(L, idx)) {
-                if (lua_type(L, -2) != LUA_TSTRING)
-                    aws_raise_serialization(L, "%s: a JSON object needs string keys, got a %s key", b->path->data,
-                                            luaL_typename(L, -2));
-                const char *k = lua_tostring(L, -2);
-                path_push_key(b, k);
-                build_document(b, lua_gettop(L), obj, k, 0);
-                path_pop(b, mark);
-                lua_pop(L, 1);
-            }
-        }
-        break;
-    }
-    default:
-        jb_fail(b, "expected a JSON value", idx);
-    }
-    b->depth--;
-}
-
-/* ---------------------------------------------------------------- typed values */
-
-static void build_value(jbuild *b, const cJSON *ref, int idx, cJSON *parent, const char *key, int static_key);
+static void write_value(jwriter *w, const cJSON *ref, int idx);
 
 /* A structure's members; `skip_located` leaves out the members rest-json sends elsewhere. */
-static void build_members(jbuild *b, const cJSON *shape, int idx, cJSON *obj, int skip_located)
+static void write_members(jwriter *w, const cJSON *shape, int idx, int skip_located)
 {
-    lua_State *L = b->L;
+    lua_State *L = w->L;
     const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
-    size_t mark = b->path->len;
+    size_t mark = w->path->len;
+    int first = 1;
+    sb_putc(w->out, '{');
     for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next) {
-        if (!mem->string)
+        if (!mem->string || (skip_located && aws_model_trait_string(w->m, mem, "location")))
             continue;
-        if (skip_located && aws_model_trait_string(b->m, mem, "location"))
+        if (!aws_push_member_param(L, mem, idx, w->opts))
             continue;
-        lua_getfield(L, idx, mem->string);
-        /* the trait sits on the member reference (or on the inline shape that is the member) */
-        if (is_null(L, -1) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(mem, "idempotencyToken"))) {
-            lua_pop(L, 1);
-            aws_push_idempotency_token(L, b->opts);
-        }
-        if (!is_null(L, -1)) {
-            path_push_key(b, mem->string);
-            build_value(b, mem, lua_gettop(L), obj, aws_member_wire_name(b->m, mem), 1);
-            path_pop(b, mark);
-        }
+        const char *wire = aws_member_wire_name(w->m, mem);
+        write_key(w, wire, strlen(wire), &first);
+        aws_path_push_key(w->path, mem->string, strlen(mem->string));
+        write_value(w, mem, lua_gettop(L));
+        aws_path_cut(w->path, mark);
         lua_pop(L, 1);
     }
+    sb_putc(w->out, '}');
 }
 
-static void build_list(jbuild *b, const cJSON *shape, int idx, cJSON *parent, const char *key, int static_key)
+/* Items that are nil or core.null are left out, as unset members are. */
+static void write_list(jwriter *w, const cJSON *shape, int idx)
 {
-    lua_State *L = b->L;
-    if (!lua_istable(L, idx))
-        jb_fail(b, "expected a list (a sequence table)", idx);
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(shape, "member");
-    cJSON *arr = jb_attach(b, parent, key, static_key, cJSON_CreateArray());
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-    size_t mark = b->path->len;
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, idx, i);
-        if (!is_null(L, -1)) {
-            path_push_index(b, i);
-            build_value(b, item, lua_gettop(L), arr, NULL, 0);
-            path_pop(b, mark);
+    int first = 1;
+    size_t mark = w->path->len;
+    sb_putc(w->out, '[');
+    for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(w->L, idx); i <= n; i++) {
+        lua_rawgeti(w->L, idx, i);
+        if (!aws_param_unset(w->L, -1)) {
+            separate(w, &first);
+            aws_path_push_index(w->path, i);
+            write_value(w, cJSON_GetObjectItemCaseSensitive(shape, "member"), lua_gettop(w->L));
+            aws_path_cut(w->path, mark);
         }
-        lua_pop(L, 1);
+        lua_pop(w->L, 1);
     }
+    sb_putc(w->out, ']');
 }
 
-static void build_map(jbuild *b, const cJSON *shape, int idx, cJSON *parent, const char *key, int static_key)
+static void write_map(jwriter *w, const cJSON *shape, int idx)
 {
-    lua_State *L = b->L;
-    if (!lua_istable(L, idx))
-        jb_fail(b, "expected a map (a table)", idx);
+    lua_State *L = w->L;
+    aws_guard *g = w->g;
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(shape, "value");
-    cJSON *obj = jb_attach(b, parent, key, static_key, cJSON_CreateObject());
-    size_t mark = b->path->len;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        if (lua_type(L, -2) != LUA_TSTRING)
-            aws_raise_serialization(L, "%s: map keys must be strings, got a %s key", b->path->data,
-                                    luaL_typename(L, -2));
-        if (!is_null(L, -1)) {
-            const char *k = lua_tostring(L, -2);
-            path_push_key(b, k);
-            /* the key string lives in the params table, which outlives the tree */
-            build_value(b, value, lua_gettop(L), obj, k, 1);
-            path_pop(b, mark);
+    int held;
+    size_t start = aws_map_keys(L, g, idx, where(w), &held);
+    size_t mark = w->path->len;
+    int first = 1;
+    sb_putc(w->out, '{');
+    for (size_t k = start; k < g->nkeys; k++) {
+        aws_map_key key = g->keys[k]; /* a nested map may move the array */
+        lua_pushlstring(L, key.s, key.len);
+        lua_gettable(L, idx);
+        if (!aws_param_unset(L, -1)) {
+            write_key(w, key.s, key.len, &first);
+            aws_path_push_key(w->path, key.s, key.len);
+            write_value(w, value, lua_gettop(L));
+            aws_path_cut(w->path, mark);
         }
         lua_pop(L, 1);
     }
+    sb_putc(w->out, '}');
+    g->nkeys = start;
+    lua_pop(L, held);
 }
 
-static void build_scalar(jbuild *b, const cJSON *ref, aws_kind kind, const char *type, int idx, cJSON *parent,
-                         const char *key, int static_key)
+static void write_scalar(jwriter *w, const cJSON *ref, aws_kind kind, const char *type, int idx)
 {
-    lua_State *L = b->L;
-    int lt = lua_type(L, idx);
-    cJSON *item = NULL;
-    if (kind == AWS_T_STRING) {
-        if (lt == LUA_TSTRING) {
-            size_t len;
-            const char *s = lua_tolstring(L, idx, &len);
-            item = make_string(b, s, len, 1);
-        } else if (aws_model_trait_bool(b->m, ref, "jsonvalue") && lt == LUA_TTABLE) {
-            /* a jsonvalue given as a table travels as its JSON text */
-            strbuf *text = &b->g->sb[1];
-            sb_reset(text);
-            if (!aws_jsonvalue_text(L, idx, text) || text->failed)
-                jb_fail(b, "expected a JSON-encodable value", idx);
-            item = make_string(b, text->data, text->len, 0);
-        } else {
-            jb_fail(b, "expected a string", idx);
-        }
-    } else if (kind == AWS_T_INTEGER) {
-        if (lt != LUA_TNUMBER)
-            jb_fail(b, "expected an integer", idx);
-        lua_Integer v = 0;
-        if (lua_isinteger(L, idx))
-            v = lua_tointeger(L, idx);
-        else if (!lua_numbertointeger(lua_tonumber(L, idx), &v) || floor(lua_tonumber(L, idx)) != lua_tonumber(L, idx))
-            aws_raise_serialization(L, "%s: expected an integer, got %f", b->path->data, lua_tonumber(L, idx));
-        item = make_integer(v);
-    } else if (kind == AWS_T_FLOAT) {
-        double special;
-        if (lt == LUA_TSTRING && aws_special_double(lua_tostring(L, idx), &special))
-            item = cJSON_CreateString(lua_tostring(L, idx));
-        else if (lt != LUA_TNUMBER)
-            jb_fail(b, "expected a number", idx);
-        else if (lua_isinteger(L, idx))
-            item = make_integer(lua_tointeger(L, idx));
-        else
-            item = make_double(lua_tonumber(L, idx));
-    } else if (kind == AWS_T_BOOLEAN) {
-        if (lt != LUA_TBOOLEAN)
-            jb_fail(b, "expected a boolean", idx);
-        item = cJSON_CreateBool(lua_toboolean(L, idx));
-    } else if (kind == AWS_T_TIMESTAMP) {
-        double t;
-        if (!aws_timestamp_param(L, idx, &t))
-            jb_fail(b, "expected a timestamp (epoch seconds or an ISO 8601 string)", idx);
-        const char *fmt = aws_model_trait_string(b->m, ref, "timestampFormat");
-        strbuf *text = &b->g->sb[1];
-        sb_reset(text);
-        aws_format_timestamp(text, fmt ? fmt : "unixTimestamp", t);
-        if (text->failed)
-            jb_oom(b);
-        item = (!fmt || strcmp(fmt, "unixTimestamp") == 0) ? cJSON_CreateRaw(text->data) : cJSON_CreateString(text->data);
-    } else if (kind == AWS_T_BLOB) {
-        if (lt != LUA_TSTRING)
-            jb_fail(b, "expected a string (blob)", idx);
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        strbuf *text = &b->g->sb[1];
-        sb_reset(text);
-        aws_base64_encode(text, s, len);
-        if (text->failed)
-            jb_oom(b);
-        item = cJSON_CreateString(text->data ? text->data : "");
+    lua_State *L = w->L;
+    aws_scalar_type t = aws_body_scalar_type(L, w->m, ref, kind, idx);
+    aws_scalar v;
+    aws_scalar_status st = aws_scalar_from_lua(L, idx, &t, &v, &w->g->scratch);
+    if (st == AWS_SCALAR_NOT_SCALAR)
+        aws_raise_serialization(L, "%s: the model's type '%s' is unknown", where(w), type);
+    if (st != AWS_SCALAR_OK)
+        aws_raise_mismatch(L, where(w), idx, &t, st);
+    if (v.kind == AWS_T_STRING) {
+        write_string(w, v.bytes, v.len);
+    } else if (aws_scalar_json_bare(&v, &t)) {
+        aws_scalar_write(w->out, &v, &t, AWS_AT_JSON);
     } else {
-        aws_raise_serialization(L, "%s: the model's type '%s' is unknown", b->path->data, type);
+        /* blobs, dates and the special floats travel as JSON strings */
+        strbuf *text = &w->g->scratch;
+        sb_reset(text);
+        aws_scalar_write(text, &v, &t, AWS_AT_JSON);
+        check_memory(w);
+        write_string(w, text->data ? text->data : "", text->len);
     }
-    jb_attach(b, parent, key, static_key, item);
 }
 
-static void build_value(jbuild *b, const cJSON *ref, int idx, cJSON *parent, const char *key, int static_key)
+static void write_value(jwriter *w, const cJSON *ref, int idx)
 {
-    lua_State *L = b->L;
-    const cJSON *shape = aws_model_resolve(b->m, ref);
+    lua_State *L = w->L;
+    const cJSON *shape = aws_model_resolve(w->m, ref);
     const char *type = aws_shape_type(shape);
     if (!type)
-        aws_raise_serialization(L, "%s: the model's shape for this member is missing", b->path->data);
-    if (++b->depth > JSON_BUILD_MAX_DEPTH)
-        too_deep(b);
-    luaL_checkstack(L, 6, "build_request: nesting too deep");
+        aws_raise_serialization(L, "%s: the model's shape for this member is missing", where(w));
+    if (++w->depth > JSON_BUILD_MAX_DEPTH)
+        too_deep(w);
+    luaL_checkstack(L, 8, "build_request: nesting too deep");
     aws_kind kind = aws_kind_of(type);
-    if (kind == AWS_T_STRUCTURE) {
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(shape, "document"))) {
-            b->depth--;
-            build_document(b, idx, parent, key, static_key);
-            return;
-        }
+    if (kind == AWS_T_STRUCTURE && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(shape, "document"))) {
+        write_document(w, idx);
+    } else if (kind == AWS_T_STRUCTURE || kind == AWS_T_LIST || kind == AWS_T_MAP) {
         if (!lua_istable(L, idx))
-            jb_fail(b, "expected a structure (a table)", idx);
-        cJSON *obj = jb_attach(b, parent, key, static_key, cJSON_CreateObject());
-        build_members(b, shape, idx, obj, 0);
-    } else if (kind == AWS_T_LIST) {
-        build_list(b, shape, idx, parent, key, static_key);
-    } else if (kind == AWS_T_MAP) {
-        build_map(b, shape, idx, parent, key, static_key);
+            aws_raise_serialization(L, "%s: expected %s, got %s", where(w), aws_kind_noun(kind), luaL_typename(L, idx));
+        if (kind == AWS_T_STRUCTURE)
+            write_members(w, shape, idx, 0);
+        else if (kind == AWS_T_LIST)
+            write_list(w, shape, idx);
+        else
+            write_map(w, shape, idx);
     } else {
-        build_scalar(b, ref, kind, type, idx, parent, key, static_key);
+        write_scalar(w, ref, kind, type, idx);
     }
-    b->depth--;
+    check_memory(w);
+    w->depth--;
 }
 
 /* ---------------------------------------------------------------- entry points */
 
-static void print_into(lua_State *L, aws_guard *g)
+static void start(jwriter *w, lua_State *L, const aws_model *m, int opts)
 {
-    g->text = cJSON_PrintUnformatted(g->json);
-    if (!g->text)
-        aws_raise_oom(L, "build_request");
-    lua_pushstring(L, g->text);
+    w->L = L;
+    w->m = m;
+    w->g = aws_guard_push(L);
+    w->opts = opts;
+    w->out = &w->g->sb[0];
+    w->path = &w->g->sb[1];
+    w->depth = 0;
+    sb_puts(w->path, "params");
 }
 
-static void start(jbuild *b, lua_State *L, const aws_model *m, aws_guard *g, int opts)
+/* Replaces the guard on the stack top with the body's text. */
+static void finish(jwriter *w)
 {
-    b->L = L;
-    b->m = m;
-    b->g = g;
-    b->opts = opts;
-    b->path = &g->sb[0];
-    b->depth = 0;
-    sb_reset(b->path);
-    sb_puts(b->path, "params");
+    check_memory(w);
+    lua_pushlstring(w->L, w->out->data ? w->out->data : "", w->out->len);
+    aws_guard_release(w->g);
+    lua_remove(w->L, -2);
 }
 
 void aws_json_push_body(lua_State *L, const aws_model *m, const cJSON *shape, int params, int opts, int skip_located)
 {
-    aws_guard *g = aws_guard_push(L);
-    jbuild b;
-    start(&b, L, m, g, opts);
-    jb_attach(&b, NULL, NULL, 0, cJSON_CreateObject());
+    jwriter w;
+    start(&w, L, m, opts);
     if (shape)
-        build_members(&b, shape, params, g->json, skip_located);
-    print_into(L, g);
-    aws_guard_release(g);
-    lua_remove(L, -2);
+        write_members(&w, shape, params, skip_located);
+    else
+        sb_puts(w.out, "{}");
+    finish(&w);
 }
 
 void aws_json_push_value(lua_State *L, const aws_model *m, const cJSON *ref, int idx, int opts, const char *path)
 {
-    aws_guard *g = aws_guard_push(L);
-    jbuild b;
-    start(&b, L, m, g, opts);
-    path_push_key(&b, path);
-    build_value(&b, ref, idx, NULL, NULL, 0);
-    print_into(L, g);
-    aws_guard_release(g);
-    lua_remove(L, -2);
+    jwriter w;
+    start(&w, L, m, opts);
+    aws_path_push_key(w.path, path, strlen(path));
+    write_value(&w, ref, idx);
+    finish(&w);
 }

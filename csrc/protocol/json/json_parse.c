@@ -6,12 +6,8 @@
  * the wrong JSON kind for its member is dropped rather than failing the whole response. */
 #include "protocol/json/json.h"
 
-#include "codec/base64.h"
-#include "codec/number.h"
-#include "codec/percent.h"
-#include "codec/time.h"
+#include "codec/ljson.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,56 +26,6 @@ static int blank(const char *s, size_t len)
         if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
             return 0;
     return 1;
-}
-
-/* core.null, for JSON null inside documents (nil cannot sit in a Lua array). */
-static void push_null(lua_State *L)
-{
-    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    if (lua_getfield(L, -1, "awspromise.core") == LUA_TTABLE)
-        lua_getfield(L, -1, "null");
-    else
-        lua_pushnil(L);
-    lua_replace(L, -3);
-    lua_pop(L, 1);
-}
-
-static void push_number(lua_State *L, double d)
-{
-    /* the range test keeps the cast defined; 2^63 itself is out of range */
-    if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == floor(d))
-        lua_pushinteger(L, (lua_Integer)d);
-    else
-        lua_pushnumber(L, d);
-}
-
-static void push_document(lua_State *L, const cJSON *node, int depth)
-{
-    if (depth > JSON_PARSE_MAX_DEPTH)
-        luaL_error(L, "parse_response: JSON nested deeper than %d levels", JSON_PARSE_MAX_DEPTH);
-    luaL_checkstack(L, 4, "parse_response: nesting too deep");
-    if (cJSON_IsBool(node)) {
-        lua_pushboolean(L, cJSON_IsTrue(node));
-    } else if (cJSON_IsNumber(node)) {
-        push_number(L, node->valuedouble);
-    } else if (cJSON_IsString(node)) {
-        lua_pushstring(L, node->valuestring);
-    } else if (cJSON_IsArray(node)) {
-        lua_newtable(L);
-        lua_Integer i = 0;
-        for (const cJSON *c = node->child; c; c = c->next) {
-            push_document(L, c, depth + 1);
-            lua_rawseti(L, -2, ++i);
-        }
-    } else if (cJSON_IsObject(node)) {
-        lua_newtable(L);
-        for (const cJSON *c = node->child; c; c = c->next) {
-            push_document(L, c, depth + 1);
-            lua_setfield(L, -2, c->string ? c->string : "");
-        }
-    } else {
-        push_null(L);
-    }
 }
 
 static int push_value(lua_State *L, const aws_model *m, const cJSON *ref, const cJSON *node, aws_guard *g, int depth);
@@ -125,77 +71,44 @@ static void set_members(lua_State *L, const aws_model *m, const cJSON *shape, co
     }
 }
 
+/* A jsonvalue member may arrive as embedded JSON rather than as a string: it is handed over as
+ * its text, held by the guard while Lua copies it in case the copy fails. */
+static int push_embedded_json(lua_State *L, const cJSON *node, aws_guard *g)
+{
+    if (g->text)
+        cJSON_free(g->text);
+    g->text = cJSON_PrintUnformatted(node);
+    if (!g->text)
+        aws_raise_oom(L, "parse_response");
+    lua_pushstring(L, g->text);
+    cJSON_free(g->text);
+    g->text = NULL;
+    return 1;
+}
+
+/* A scalar through the scalar codec: strings as wire text, numbers and booleans as JSON has them. */
 static int push_scalar(lua_State *L, aws_kind kind, const cJSON *node, aws_guard *g)
 {
-    if (kind == AWS_T_STRING) {
-        if (cJSON_IsString(node))
-            lua_pushstring(L, node->valuestring);
-        else if (cJSON_IsNumber(node) || cJSON_IsBool(node) || cJSON_IsObject(node) || cJSON_IsArray(node)) {
-            /* a jsonvalue member may arrive as embedded JSON: hand it over as its text */
-            /* held by the guard while Lua copies it, in case the copy fails */
-            if (g->text)
-                cJSON_free(g->text);
-            g->text = cJSON_PrintUnformatted(node);
-            if (!g->text)
-                return 0;
-            lua_pushstring(L, g->text);
-            cJSON_free(g->text);
-            g->text = NULL;
-        } else
-            return 0;
-    } else if (kind == AWS_T_INTEGER) {
-        if (cJSON_IsNumber(node))
-            push_number(L, node->valuedouble);
-        else if (cJSON_IsString(node)) {
-            char *end;
-            long long v = strtoll(node->valuestring, &end, 10);
-            if (end == node->valuestring)
-                return 0;
-            lua_pushinteger(L, (lua_Integer)v);
-        } else
-            return 0;
-    } else if (kind == AWS_T_FLOAT) {
-        double d;
-        if (cJSON_IsNumber(node))
-            lua_pushnumber(L, node->valuedouble);
-        else if (cJSON_IsString(node) && aws_special_double(node->valuestring, &d))
-            lua_pushnumber(L, d);
-        else if (cJSON_IsString(node)) {
-            char *end;
-            d = strtod(node->valuestring, &end);
-            if (end == node->valuestring)
-                return 0;
-            lua_pushnumber(L, d);
-        } else
-            return 0;
-    } else if (kind == AWS_T_BOOLEAN) {
-        if (cJSON_IsBool(node))
-            lua_pushboolean(L, cJSON_IsTrue(node));
-        else if (cJSON_IsString(node))
-            lua_pushboolean(L, strcmp(node->valuestring, "true") == 0);
-        else
-            return 0;
-    } else if (kind == AWS_T_TIMESTAMP) {
-        double t;
-        if (cJSON_IsNumber(node))
-            t = node->valuedouble;
-        else if (!cJSON_IsString(node) || !aws_time_parse(node->valuestring, strlen(node->valuestring), &t))
-            return 0;
-        push_number(L, t);
-    } else if (kind == AWS_T_BLOB) {
-        if (!cJSON_IsString(node))
-            return 0;
-        strbuf *bytes = &g->sb[1];
-        sb_reset(bytes);
-        size_t len = strlen(node->valuestring);
-        if (aws_base64_decode(bytes, node->valuestring, len) && !bytes->failed)
-            lua_pushlstring(L, bytes->data ? bytes->data : "", bytes->len);
-        else
-            lua_pushlstring(L, node->valuestring, len);
-    } else {
-        return 0;
+    aws_scalar v;
+    int r = 0;
+    if (cJSON_IsString(node)) {
+        aws_scalar_type t = {kind, AWS_TIME_DEFAULT, 0};
+        r = aws_scalar_parse(&t, AWS_AT_JSON, node->valuestring, strlen(node->valuestring), &v, &g->scratch);
+    } else if (kind == AWS_T_STRING) {
+        return cJSON_IsNull(node) || cJSON_IsInvalid(node) ? 0 : push_embedded_json(L, node, g);
+    } else if (cJSON_IsNumber(node)) {
+        r = aws_scalar_from_number(kind, node->valuedouble, &v);
+    } else if (cJSON_IsBool(node) && kind == AWS_T_BOOLEAN) {
+        memset(&v, 0, sizeof v);
+        v.kind = AWS_T_BOOLEAN;
+        v.boolean = cJSON_IsTrue(node);
+        r = 1;
     }
-    return 1;
+    if (r < 0)
+        aws_raise_oom(L, "parse_response");
+    if (r > 0)
+        aws_scalar_push(L, &v);
+    return r > 0;
 }
 
 static int push_value(lua_State *L, const aws_model *m, const cJSON *ref, const cJSON *node, aws_guard *g, int depth)
@@ -209,7 +122,7 @@ static int push_value(lua_State *L, const aws_model *m, const cJSON *ref, const 
     aws_kind kind = aws_kind_of(aws_shape_type(shape));
     if (kind == AWS_T_STRUCTURE) {
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(shape, "document"))) {
-            push_document(L, node, depth);
+            aws_json_push_untyped(L, node);
             return 1;
         }
         if (!cJSON_IsObject(node))

@@ -14,12 +14,8 @@
 
 #include "codec/xml.h"
 #include "protocol/xml/xml.h"
-#include "codec/base64.h"
-#include "codec/number.h"
 #include "codec/percent.h"
-#include "codec/time.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,15 +35,8 @@ typedef struct qctx {
     strbuf *name;  /* the parameter name being built: Foo.member.1.Bar */
     strbuf *path;  /* the Lua path for messages: params.Foo[1].bar */
     strbuf *value; /* scratch for one scalar's text */
+    aws_guard *g;  /* owns the buffers */
 } qctx;
-
-static void cut(strbuf *sb, size_t len)
-{
-    if (sb->data && len <= sb->len) {
-        sb->len = len;
-        sb->data[len] = '\0';
-    }
-}
 
 static const char *path_of(const qctx *q)
 {
@@ -81,22 +70,6 @@ static void name_push_index(qctx *q, lua_Integer i)
     name_push(q, num, 0);
 }
 
-static const char *kind_noun(aws_kind k)
-{
-    switch (k) {
-    case AWS_T_STRING: return "a string";
-    case AWS_T_INTEGER: return "an integer";
-    case AWS_T_FLOAT: return "a number";
-    case AWS_T_BOOLEAN: return "a boolean";
-    case AWS_T_TIMESTAMP: return "a timestamp (epoch seconds)";
-    case AWS_T_BLOB: return "a string (blob)";
-    case AWS_T_STRUCTURE: return "a table (structure)";
-    case AWS_T_LIST: return "a list";
-    case AWS_T_MAP: return "a table (map)";
-    default: return "a value the model knows";
-    }
-}
-
 static void serialize_value(qctx *q, const cJSON *ref, int idx);
 
 static void serialize_struct(qctx *q, const cJSON *shape, int idx)
@@ -106,13 +79,8 @@ static void serialize_struct(qctx *q, const cJSON *shape, int idx)
     for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next) {
         if (!mem->string)
             continue;
-        lua_getfield(L, idx, mem->string);
-        if (aws_param_unset(L, -1)) {
-            lua_pop(L, 1);
-            if (!aws_model_trait_bool(q->m, mem, "idempotencyToken"))
-                continue;
-            aws_push_idempotency_token(L, q->opts);
-        }
+        if (!aws_push_member_param(L, mem, idx, q->opts))
+            continue;
         size_t name_len = q->name->len, path_len = q->path->len;
         const char *segment;
         int capitalize = 0;
@@ -137,11 +105,10 @@ static void serialize_struct(qctx *q, const cJSON *shape, int idx)
             }
         }
         name_push(q, segment, capitalize);
-        sb_putc(q->path, '.');
-        sb_puts(q->path, mem->string);
+        aws_path_push_key(q->path, mem->string, strlen(mem->string));
         serialize_value(q, mem, lua_gettop(L));
-        cut(q->name, name_len);
-        cut(q->path, path_len);
+        aws_path_cut(q->name, name_len);
+        aws_path_cut(q->path, path_len);
         lua_pop(L, 1);
     }
 }
@@ -163,67 +130,53 @@ static void serialize_list(qctx *q, const cJSON *ref, const cJSON *shape, int id
         if (!flattened)
             name_push(q, item_name ? item_name : "member", 0);
         name_push_index(q, i);
-        char num[32];
-        snprintf(num, sizeof num, "[" LUA_INTEGER_FMT "]", i);
-        sb_puts(q->path, num);
+        aws_path_push_index(q->path, i);
         lua_rawgeti(L, idx, i);
         serialize_value(q, item, lua_gettop(L));
         lua_pop(L, 1);
-        cut(q->name, name_len);
-        cut(q->path, path_len);
+        aws_path_cut(q->name, name_len);
+        aws_path_cut(q->path, path_len);
     }
 }
 
 static void serialize_map(qctx *q, const cJSON *ref, const cJSON *shape, int idx)
 {
     lua_State *L = q->L;
-    const cJSON *kref = cJSON_GetObjectItemCaseSensitive(shape, "key");
-    const cJSON *vref = cJSON_GetObjectItemCaseSensitive(shape, "value");
-    const char *kname = aws_node_string(kref, "locationName");
-    const char *vname = aws_node_string(vref, "locationName");
-    int flattened = aws_model_trait_bool(q->m, ref, "flattened");
-    aws_push_map_keys(L, idx, path_of(q));
-    int keys = lua_gettop(L);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, keys);
-    for (lua_Integer i = 1; i <= n; i++) {
+    aws_map_parts map = aws_map_parts_of(q->m, ref, shape);
+    int held;
+    size_t start = aws_map_keys(L, q->g, idx, path_of(q), &held);
+    for (size_t k = start; k < q->g->nkeys; k++) {
+        aws_map_key key = q->g->keys[k]; /* a nested map may move the array */
         size_t name_len = q->name->len, path_len = q->path->len;
-        if (!flattened)
+        if (!map.flattened)
             name_push(q, "entry", 0);
-        name_push_index(q, i);
+        name_push_index(q, (lua_Integer)(k - start + 1));
         size_t entry_len = q->name->len;
-        lua_rawgeti(L, keys, i);
-        size_t klen;
-        const char *key = lua_tolstring(L, -1, &klen);
-        name_push(q, kname ? kname : "key", q->ec2 && kname);
-        emit(q, key, klen);
-        cut(q->name, entry_len);
-        name_push(q, vname ? vname : "value", q->ec2 && vname);
-        sb_putc(q->path, '.');
-        sb_append(q->path, key, klen);
+        name_push(q, map.key_name ? map.key_name : "key", q->ec2 && map.key_name);
+        emit(q, key.s, key.len);
+        aws_path_cut(q->name, entry_len);
+        name_push(q, map.value_name ? map.value_name : "value", q->ec2 && map.value_name);
+        aws_path_push_key(q->path, key.s, key.len);
+        lua_pushlstring(L, key.s, key.len);
         lua_gettable(L, idx);
         if (!aws_param_unset(L, -1))
-            serialize_value(q, vref, lua_gettop(L));
+            serialize_value(q, map.value, lua_gettop(L));
         lua_pop(L, 1);
-        cut(q->name, name_len);
-        cut(q->path, path_len);
+        aws_path_cut(q->name, name_len);
+        aws_path_cut(q->path, path_len);
     }
-    lua_pop(L, 1);
+    q->g->nkeys = start;
+    lua_pop(L, held);
 }
 
 static void serialize_value(qctx *q, const cJSON *ref, int idx)
 {
     lua_State *L = q->L;
     const cJSON *shape;
-    aws_kind kind = aws_xml_kind(q->m, ref, &shape);
     if (q->body->failed || q->name->failed || q->path->failed || q->value->failed)
         aws_raise_oom(L, "build_request");
-    if (q->depth >= QUERY_MAX_DEPTH)
-        aws_raise_serialization(L, "%s: nested deeper than %d levels", path_of(q), QUERY_MAX_DEPTH);
-    q->depth++;
-    luaL_checkstack(L, 8, "build_request");
+    aws_kind kind = aws_enter_param(L, q->m, ref, idx, q->depth++, QUERY_MAX_DEPTH, path_of(q), &shape);
     if (kind == AWS_T_STRUCTURE || kind == AWS_T_LIST || kind == AWS_T_MAP) {
-        if (lua_type(L, idx) != LUA_TTABLE)
-            aws_raise_serialization(L, "%s: expected %s, got %s", path_of(q), kind_noun(kind), luaL_typename(L, idx));
         if (kind == AWS_T_STRUCTURE)
             serialize_struct(q, shape, idx);
         else if (kind == AWS_T_LIST)
@@ -232,11 +185,7 @@ static void serialize_value(qctx *q, const cJSON *ref, int idx)
             serialize_map(q, ref, shape, idx);
     } else {
         sb_reset(q->value);
-        int r = aws_scalar_text(L, q->m, ref, idx, q->value);
-        if (r < 0)
-            aws_raise_serialization(L, "%s: the model's shape for this member is missing or unknown", path_of(q));
-        if (r == 0)
-            aws_raise_serialization(L, "%s: expected %s, got %s", path_of(q), kind_noun(kind), luaL_typename(L, idx));
+        aws_member_text(L, q->m, ref, idx, AWS_AT_FORM, q->g, q->value, path_of(q));
         emit(q, q->value->data ? q->value->data : "", q->value->len);
     }
     q->depth--;
@@ -251,7 +200,7 @@ int aws_build_query(lua_State *L, const aws_model *m, const cJSON *op, int param
     lua_pushliteral(L, "POST");
     lua_setfield(L, req, "method");
     aws_guard *g = aws_guard_push(L);
-    qctx q = {L, m, opts, protocol && strcmp(protocol, "ec2") == 0, 0, &g->sb[0], &g->sb[1], &g->sb[2], &g->sb[3]};
+    qctx q = {L, m, opts, protocol && strcmp(protocol, "ec2") == 0, 0, &g->sb[0], &g->sb[1], &g->sb[2], &g->sb[3], g};
     const char *version = aws_model_meta(m, "apiVersion");
     sb_puts(q.body, "Action=");
     aws_percent_encode(q.body, op->string ? op->string : "", op->string ? strlen(op->string) : 0, 0);
@@ -280,12 +229,10 @@ int aws_build_query(lua_State *L, const aws_model *m, const cJSON *op, int param
 
 int aws_parse_query(lua_State *L, const aws_model *m, const cJSON *op, int response)
 {
-    int headers;
-    const char *body;
-    size_t blen;
-    int status = aws_response_open(L, response, &headers, &body, &blen);
-    if (status >= 300)
-        return aws_xml_push_error(L, m, op, response, status, headers, body, blen, 0);
+    aws_response r;
+    aws_response_open(L, response, &r);
+    if (r.status >= 300)
+        return aws_xml_push_error(L, m, op, response, r.status, r.headers, r.body, r.blen, 0);
 
     const cJSON *output = aws_operation_output(op);
     /* query results sit in <OperationResult> (or the output's resultWrapper) inside
@@ -298,8 +245,8 @@ int aws_parse_query(lua_State *L, const aws_model *m, const cJSON *op, int respo
     lua_newtable(L);
     int data = lua_gettop(L);
     const char *why = NULL;
-    if (output && aws_model_resolve(m, output) && !aws_xml_blank(body, blen) &&
-        !aws_xml_read_structure(L, m, output, body, blen, data, wrappers, 0, &why))
-        aws_push_body_error(L, status, "the response body is not well-formed XML (%s)", why);
+    if (output && aws_model_resolve(m, output) && !aws_xml_blank(r.body, r.blen) &&
+        !aws_xml_read_structure(L, m, output, r.body, r.blen, data, wrappers, 0, &why))
+        aws_push_body_error(L, r.status, "the response body is not well-formed XML (%s)", why);
     return 2;
 }

@@ -13,9 +13,7 @@ static aws_rest_scalar scalar_of(const aws_model *m, const cJSON *ref)
 {
     aws_rest_scalar s;
     s.type = aws_shape_type(aws_model_resolve(m, ref));
-    s.kind = aws_kind_of(s.type);
-    s.timestamp_format = aws_model_trait_string(m, ref, "timestampFormat");
-    s.jsonvalue = aws_model_trait_bool(m, ref, "jsonvalue");
+    s.scalar = aws_member_scalar_type(m, ref);
     return s;
 }
 
@@ -29,13 +27,13 @@ static void member_fill(const aws_model *m, const cJSON *mem, aws_rest_loc loc, 
     out->loc = loc;
     out->idempotency_token = aws_model_trait_bool(m, mem, "idempotencyToken");
     out->value = scalar_of(m, mem);
-    if (loc == AWS_LOC_QUERY && out->value.kind == AWS_T_MAP) {
+    if (loc == AWS_LOC_QUERY && out->value.scalar.kind == AWS_T_MAP) {
         const cJSON *vref = cJSON_GetObjectItemCaseSensitive(shape, "value");
         const cJSON *vshape = aws_model_resolve(m, vref);
         out->query_map = 1;
         out->item_is_list = aws_kind_of(aws_shape_type(vshape)) == AWS_T_LIST;
         out->item = scalar_of(m, out->item_is_list ? cJSON_GetObjectItemCaseSensitive(vshape, "member") : vref);
-    } else if ((loc == AWS_LOC_QUERY || loc == AWS_LOC_HEADER) && out->value.kind == AWS_T_LIST) {
+    } else if ((loc == AWS_LOC_QUERY || loc == AWS_LOC_HEADER) && out->value.scalar.kind == AWS_T_LIST) {
         out->item = scalar_of(m, cJSON_GetObjectItemCaseSensitive(shape, "member"));
     } else if (loc == AWS_LOC_HEADERS) {
         /* a value that is no map has no "value": its scalar then reads as a missing shape */
@@ -238,7 +236,7 @@ static void output_free(void *p)
 
 static int scalar_needs_scratch(const aws_rest_scalar *s)
 {
-    return s->kind == AWS_T_BLOB || (s->kind == AWS_T_STRING && s->jsonvalue);
+    return s->scalar.kind == AWS_T_BLOB || (s->scalar.kind == AWS_T_STRING && s->scalar.jsonvalue);
 }
 
 static output_block *output_build(const aws_model *m, const cJSON *shape)
@@ -273,7 +271,7 @@ static output_block *output_build(const aws_model *m, const cJSON *shape)
                 *next++ = (char)(*name >= 'A' && *name <= 'Z' ? *name - 'A' + 'a' : *name);
             *next++ = '\0';
             mb->wire_len = (size_t)(next - mb->wire - 1);
-            if (mb->value.kind == AWS_T_LIST || scalar_needs_scratch(&mb->value))
+            if (mb->value.scalar.kind == AWS_T_LIST || scalar_needs_scratch(&mb->value))
                 b->out.needs_scratch = 1;
         } else if (strcmp(loc, "headers") == 0) {
             member_fill(m, mem, AWS_LOC_HEADERS, mb);

@@ -6,19 +6,13 @@
  * type, the idempotency-token callback, out of memory) cannot leak them. */
 #include "protocol/rest/rest.h"
 
-#include "codec/base64.h"
-#include "codec/number.h"
 #include "codec/percent.h"
-#include "codec/time.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- building */
-
-enum rest_location { LOC_URI, LOC_QUERY, LOC_HEADER };
 
 /* Where a value sits in params. Spelled out ("params.Name.key[2]") only when an error names
  * it: most requests never need the text. */
@@ -49,88 +43,19 @@ static int raise_at(lua_State *L, const param_path *p, const char *fmt, ...)
     return aws_raise_serialization(L, "%s: %s", push_path(L, p), what);
 }
 
-/* Appends the text of the scalar at idx as `loc` spells it, or raises naming `path`. */
-static void scalar_text(lua_State *L, aws_guard *g, const aws_rest_scalar *sc, int idx, enum rest_location loc,
-                        strbuf *out, const param_path *path)
+/* Appends the text of the scalar at idx as `place` spells it, or raises naming `path`. */
+static void scalar_text(lua_State *L, aws_guard *g, const aws_rest_scalar *sc, int idx, aws_place place, strbuf *out,
+                        const param_path *path)
 {
-    int ltype = lua_type(L, idx);
-    char num[40];
-    switch (sc->kind) {
-    case AWS_T_STRING: {
-        if (ltype == LUA_TTABLE && loc == LOC_HEADER && sc->jsonvalue) {
-            strbuf *json = &g->sb[3];
-            sb_reset(json);
-            if (!aws_jsonvalue_text(L, idx, json))
-                raise_at(L, path, "cannot encode the value as JSON");
-            aws_base64_encode(out, json->data ? json->data : "", json->len);
-            return;
-        }
-        if (ltype != LUA_TSTRING && ltype != LUA_TNUMBER)
-            raise_at(L, path, "expected a string, got %s", luaL_typename(L, idx));
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        if (loc == LOC_HEADER && sc->jsonvalue)
-            aws_base64_encode(out, s, len);
-        else
-            sb_append(out, s, len);
+    aws_scalar_status st = aws_param_text(L, idx, &sc->scalar, place, out, &g->scratch);
+    if (st == AWS_SCALAR_OK)
         return;
-    }
-    case AWS_T_INTEGER:
-        if (!lua_isinteger(L, idx)) {
-            int ok = 0;
-            lua_Integer v = lua_tointegerx(L, idx, &ok);
-            if (!ok || ltype == LUA_TSTRING)
-                raise_at(L, path, "expected an integer, got %s", luaL_typename(L, idx));
-            lua_pushinteger(L, v);
-            lua_replace(L, idx);
-        }
-        snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
-        sb_puts(out, num);
-        return;
-    case AWS_T_FLOAT: {
-        double d;
-        if (ltype == LUA_TSTRING && aws_special_double(lua_tostring(L, idx), &d)) {
-            sb_puts(out, lua_tostring(L, idx));
-            return;
-        }
-        if (ltype != LUA_TNUMBER)
-            raise_at(L, path, "expected a number, got %s", luaL_typename(L, idx));
-        if (lua_isinteger(L, idx))
-            snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
-        else
-            aws_format_double(num, lua_tonumber(L, idx));
-        sb_puts(out, num);
-        return;
-    }
-    case AWS_T_BOOLEAN:
-        if (ltype != LUA_TBOOLEAN)
-            raise_at(L, path, "expected a boolean, got %s", luaL_typename(L, idx));
-        sb_puts(out, lua_toboolean(L, idx) ? "true" : "false");
-        return;
-    case AWS_T_TIMESTAMP: {
-        double t;
-        if (!aws_timestamp_param(L, idx, &t))
-            raise_at(L, path, "expected a timestamp (epoch seconds), got %s", luaL_typename(L, idx));
-        const char *fmt = sc->timestamp_format;
-        if (!fmt)
-            fmt = loc == LOC_HEADER ? "rfc822" : "iso8601";
-        aws_format_timestamp(out, fmt, t);
-        return;
-    }
-    case AWS_T_BLOB: {
-        if (ltype != LUA_TSTRING)
-            raise_at(L, path, "expected a string (blob), got %s", luaL_typename(L, idx));
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        aws_base64_encode(out, s, len);
-        return;
-    }
-    default:
-        if (!sc->type)
-            raise_at(L, path, "the model's shape for this member is missing");
-        raise_at(L, path, "a %s cannot be sent in the %s", sc->type,
-                 loc == LOC_URI ? "URI" : loc == LOC_QUERY ? "query string" : "headers");
-    }
+    if (st != AWS_SCALAR_NOT_SCALAR)
+        aws_raise_mismatch(L, push_path(L, path), idx, &sc->scalar, st);
+    if (!sc->type)
+        raise_at(L, path, "the model's shape for this member is missing");
+    raise_at(L, path, "a %s cannot be sent in the %s", sc->type,
+             place == AWS_AT_URI ? "URI" : place == AWS_AT_QUERYSTRING ? "query string" : "headers");
 }
 
 /* Pushes params[name], or a fresh idempotency token for an unset member that asks for one. */
@@ -168,7 +93,7 @@ static void build_path(lua_State *L, aws_guard *g, const aws_rest_input *b, int 
         if (push_member_value(L, seg->member, params, opts) == LUA_TNIL)
             raise_at(L, &where, "missing the URI label {%s}", lua_pushlstring(L, seg->text, seg->len));
         sb_reset(tmp);
-        scalar_text(L, g, &seg->member->value, lua_gettop(L), LOC_URI, tmp, &where);
+        scalar_text(L, g, &seg->member->value, lua_gettop(L), AWS_AT_URI, tmp, &where);
         if (tmp->len == 0)
             raise_at(L, &where, "the URI label {%s} must not be empty", lua_pushlstring(L, seg->text, seg->len));
         aws_percent_encode(path, tmp->data, tmp->len, seg->greedy);
@@ -194,19 +119,11 @@ static void query_pair(strbuf *query, const char *key, size_t klen, const char *
 static void query_map(lua_State *L, aws_guard *g, const aws_rest_member *mb, int value, int seen)
 {
     param_path where = {mb->name, NULL, 0};
-    g->nkeys = 0;
-    lua_pushnil(L);
-    while (lua_next(L, value)) {
-        lua_pop(L, 1);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            raise_at(L, &where, "map keys must be strings");
-        if (!aws_guard_add_key(g, lua_tostring(L, -1)))
-            aws_raise_oom(L, "build_request");
-    }
-    aws_guard_sort_keys(g);
+    int held;
+    size_t start = aws_map_keys(L, g, value, push_path(L, &where), &held);
     strbuf *tmp = &g->sb[2];
-    for (size_t k = 0; k < g->nkeys; k++) {
-        const char *key = g->keys[k];
+    for (size_t k = start; k < g->nkeys; k++) {
+        const char *key = g->keys[k].s;
         if (lua_getfield(L, seen, key) != LUA_TNIL) {
             lua_pop(L, 1);
             continue;
@@ -223,18 +140,19 @@ static void query_map(lua_State *L, aws_guard *g, const aws_rest_member *mb, int
                 lua_rawgeti(L, -1, i);
                 where.index = i;
                 sb_reset(tmp);
-                scalar_text(L, g, &mb->item, lua_gettop(L), LOC_QUERY, tmp, &where);
+                scalar_text(L, g, &mb->item, lua_gettop(L), AWS_AT_QUERYSTRING, tmp, &where);
                 query_pair(&g->sb[1], key, strlen(key), tmp->data ? tmp->data : "", tmp->len);
                 lua_pop(L, 1);
             }
         } else if (t != LUA_TNIL) {
             sb_reset(tmp);
-            scalar_text(L, g, &mb->item, lua_gettop(L), LOC_QUERY, tmp, &where);
+            scalar_text(L, g, &mb->item, lua_gettop(L), AWS_AT_QUERYSTRING, tmp, &where);
             query_pair(&g->sb[1], key, strlen(key), tmp->data ? tmp->data : "", tmp->len);
         }
         lua_pop(L, 1);
     }
-    g->nkeys = 0;
+    g->nkeys = start;
+    lua_pop(L, held + 1);
 }
 
 /* One named querystring member (its value at `value`). */
@@ -242,7 +160,7 @@ static void query_member(lua_State *L, aws_guard *g, const aws_rest_member *mb, 
 {
     param_path where = {mb->name, NULL, 0};
     strbuf *tmp = &g->sb[2];
-    if (mb->value.kind == AWS_T_LIST) {
+    if (mb->value.scalar.kind == AWS_T_LIST) {
         if (lua_type(L, value) != LUA_TTABLE)
             raise_at(L, &where, "expected a list, got %s", luaL_typename(L, value));
         lua_Integer n = (lua_Integer)lua_rawlen(L, value);
@@ -250,21 +168,21 @@ static void query_member(lua_State *L, aws_guard *g, const aws_rest_member *mb, 
             lua_rawgeti(L, value, i);
             where.index = i;
             sb_reset(tmp);
-            scalar_text(L, g, &mb->item, value + 1, LOC_QUERY, tmp, &where);
+            scalar_text(L, g, &mb->item, value + 1, AWS_AT_QUERYSTRING, tmp, &where);
             query_pair(&g->sb[1], mb->wire, mb->wire_len, tmp->data ? tmp->data : "", tmp->len);
             lua_pop(L, 1);
         }
         return;
     }
     sb_reset(tmp);
-    scalar_text(L, g, &mb->value, value, LOC_QUERY, tmp, &where);
+    scalar_text(L, g, &mb->value, value, AWS_AT_QUERYSTRING, tmp, &where);
     query_pair(&g->sb[1], mb->wire, mb->wire_len, tmp->data ? tmp->data : "", tmp->len);
 }
 
 /* A header list: comma-separated, strings holding a comma or a quote sent quoted. */
 static void header_list(lua_State *L, aws_guard *g, const aws_rest_member *mb, int value, strbuf *out)
 {
-    int quote_strings = mb->item.kind == AWS_T_STRING;
+    int quote_strings = mb->item.scalar.kind == AWS_T_STRING;
     param_path where = {mb->name, NULL, 0};
     lua_Integer n = (lua_Integer)lua_rawlen(L, value);
     strbuf *tmp = &g->sb[2];
@@ -272,7 +190,7 @@ static void header_list(lua_State *L, aws_guard *g, const aws_rest_member *mb, i
         lua_rawgeti(L, value, i);
         where.index = i;
         sb_reset(tmp);
-        scalar_text(L, g, &mb->item, lua_gettop(L), LOC_HEADER, tmp, &where);
+        scalar_text(L, g, &mb->item, lua_gettop(L), AWS_AT_HEADER, tmp, &where);
         lua_pop(L, 1);
         if (i > 1)
             sb_puts(out, ", ");
@@ -308,7 +226,7 @@ static void prefix_headers(lua_State *L, aws_guard *g, const aws_rest_member *mb
             raise_at(L, &where, "map keys must be strings");
         where.key = lua_tostring(L, -2);
         sb_reset(out);
-        scalar_text(L, g, &mb->item, lua_gettop(L), LOC_HEADER, out, &where);
+        scalar_text(L, g, &mb->item, lua_gettop(L), AWS_AT_HEADER, out, &where);
         if (out->failed)
             aws_raise_oom(L, "build_request");
         lua_pushfstring(L, "%s%s", mb->wire, where.key);
@@ -384,12 +302,12 @@ static void build_headers_and_query(lua_State *L, aws_guard *g, const aws_rest_i
         } else if (mb->loc == AWS_LOC_HEADER) {
             strbuf *out = &g->sb[0];
             sb_reset(out);
-            if (mb->value.kind == AWS_T_LIST) {
+            if (mb->value.scalar.kind == AWS_T_LIST) {
                 if (t != LUA_TTABLE)
                     raise_at(L, &where, "expected a list, got %s", luaL_typename(L, value));
                 header_list(L, g, mb, value, out);
             } else {
-                scalar_text(L, g, &mb->value, value, LOC_HEADER, out, &where);
+                scalar_text(L, g, &mb->value, value, AWS_AT_HEADER, out, &where);
             }
             if (out->failed)
                 aws_raise_oom(L, "build_request");
@@ -432,69 +350,24 @@ const cJSON *aws_rest_build_head(lua_State *L, const aws_model *m, const cJSON *
 
 /* ---------------------------------------------------------------- parsing */
 
-/* Pushes the value of header text s converted to the scalar's type (nil when unreadable). */
+/* Pushes the value of header text s converted to the scalar's type: nil when it does not read
+ * as one, the text as it came for a missing shape or one no header can hold. */
 static void push_header_scalar(lua_State *L, aws_guard *g, const aws_rest_scalar *sc, const char *s, size_t len)
 {
-    switch (sc->kind) {
-    case AWS_T_STRING:
-        if (sc->jsonvalue) {
-            strbuf *tmp = &g->sb[2];
-            sb_reset(tmp);
-            if (aws_base64_decode(tmp, s, len) && !tmp->failed) {
-                lua_pushlstring(L, tmp->data ? tmp->data : "", tmp->len);
-                return;
-            }
-        }
+    aws_kind kind = sc->scalar.kind;
+    if (kind == AWS_T_UNKNOWN || kind == AWS_T_STRUCTURE || kind == AWS_T_LIST || kind == AWS_T_MAP) {
         lua_pushlstring(L, s, len);
         return;
-    case AWS_T_INTEGER: {
-        char *end;
-        long long v = strtoll(s, &end, 10);
-        if (end == s)
-            lua_pushnil(L);
-        else
-            lua_pushinteger(L, (lua_Integer)v);
-        return;
     }
-    case AWS_T_FLOAT: {
-        double d;
-        char *end;
-        if (aws_special_double(s, &d))
-            lua_pushnumber(L, d);
-        else if ((d = strtod(s, &end)), end != s)
-            lua_pushnumber(L, d);
-        else
-            lua_pushnil(L);
-        return;
-    }
-    case AWS_T_BOOLEAN:
-        lua_pushboolean(L, len == 4 && strncmp(s, "true", 4) == 0);
-        return;
-    case AWS_T_TIMESTAMP: {
-        double t;
-        if (aws_time_parse(s, len, &t))
-            lua_pushnumber(L, t);
-        else
-            lua_pushnil(L);
-        if (lua_isnumber(L, -1) && t == floor(t) && fabs(t) < 9e15) {
-            lua_pop(L, 1);
-            lua_pushinteger(L, (lua_Integer)t);
-        }
-        return;
-    }
-    case AWS_T_BLOB: {
-        strbuf *tmp = &g->sb[2];
-        sb_reset(tmp);
-        if (aws_base64_decode(tmp, s, len) && !tmp->failed)
-            lua_pushlstring(L, tmp->data ? tmp->data : "", tmp->len);
-        else
-            lua_pushlstring(L, s, len);
-        return;
-    }
-    default:
-        /* a missing shape or one no header can hold: the text as it came */
-        lua_pushlstring(L, s, len);
-    }
+    aws_scalar v;
+    /* only blobs and jsonvalues use the scratch buffer, and only their members make a guard */
+    int r = aws_scalar_parse(&sc->scalar, AWS_AT_HEADER, s, len, &v, g ? &g->scratch : NULL);
+    if (r < 0)
+        aws_raise_oom(L, "parse_response");
+    if (r > 0)
+        aws_scalar_push(L, &v);
+    else
+        lua_pushnil(L);
 }
 
 /* Splits a list header on commas outside double quotes; quoted items lose their quotes and
@@ -502,7 +375,7 @@ static void push_header_scalar(lua_State *L, aws_guard *g, const aws_rest_scalar
  * is joined with the next. */
 static void push_header_list(lua_State *L, aws_guard *g, const aws_rest_scalar *item, const char *s, size_t len)
 {
-    int is_time = item->kind == AWS_T_TIMESTAMP;
+    int is_time = item->scalar.kind == AWS_T_TIMESTAMP;
     strbuf *word = &g->sb[1];
     lua_newtable(L);
     lua_Integer n = 0;
@@ -585,7 +458,7 @@ void aws_rest_parse_head(lua_State *L, const aws_model *m, const cJSON *output_s
             if (lua_getfield(L, headers, mb->wire) == LUA_TSTRING) {
                 size_t len;
                 const char *s = lua_tolstring(L, -1, &len);
-                if (mb->value.kind == AWS_T_LIST)
+                if (mb->value.scalar.kind == AWS_T_LIST)
                     push_header_list(L, g, &mb->item, s, len);
                 else
                     push_header_scalar(L, g, &mb->value, s, len);

@@ -20,10 +20,8 @@ void aws_rest_parse_head(lua_State *L, const aws_model *m, const cJSON *output_s
 
 /* What writing or reading one scalar needs of its member, list item or map value reference. */
 typedef struct aws_rest_scalar {
-    const char *type;             /* aws_shape_type of the resolved shape; NULL for a dangling reference */
-    aws_kind kind;                /* aws_kind_of(type) */
-    const char *timestamp_format; /* the timestampFormat trait, NULL when none */
-    int jsonvalue;                /* the jsonvalue trait */
+    const char *type;       /* aws_shape_type of the resolved shape; NULL for a dangling reference */
+    aws_scalar_type scalar; /* kind, timestampFormat and jsonvalue, as the scalar codec takes them */
 } aws_rest_scalar;
 
 typedef enum { AWS_LOC_URI, AWS_LOC_QUERY, AWS_LOC_HEADER, AWS_LOC_HEADERS, AWS_LOC_STATUS } aws_rest_loc;

@@ -14,10 +14,6 @@
 
 #include "codec/xml.h"
 #include "protocol/rest/rest.h"
-#include "codec/base64.h"
-#include "codec/number.h"
-#include "codec/percent.h"
-#include "codec/time.h"
 
 #include <expat.h>
 #include <stdio.h>
@@ -35,6 +31,7 @@ typedef struct xw {
     strbuf *out;
     strbuf *path;
     strbuf *value;
+    aws_guard *g; /* owns the buffers */
 } xw;
 
 static void xml_escape(strbuf *out, const char *s, size_t len, int attribute)
@@ -102,40 +99,7 @@ static int member_located(const aws_model *m, const cJSON *mem)
     return aws_model_trait_string(m, mem, "location") != NULL;
 }
 
-static void path_push(xw *w, const char *segment, lua_Integer index)
-{
-    char num[32];
-    if (segment) {
-        sb_putc(w->path, '.');
-        sb_puts(w->path, segment);
-    } else {
-        snprintf(num, sizeof num, "[" LUA_INTEGER_FMT "]", index);
-        sb_puts(w->path, num);
-    }
-}
-
-static void path_cut(xw *w, size_t len)
-{
-    if (w->path->data && len <= w->path->len) {
-        w->path->len = len;
-        w->path->data[len] = '\0';
-    }
-}
-
 static void write_value(xw *w, const cJSON *ref, const char *name, int idx);
-
-/* Pushes params[member], or a fresh idempotency token; returns 0 (nothing pushed) when unset. */
-static int push_member(xw *w, const cJSON *mem, int idx)
-{
-    lua_getfield(w->L, idx, mem->string);
-    if (!aws_param_unset(w->L, -1))
-        return 1;
-    lua_pop(w->L, 1);
-    if (!aws_model_trait_bool(w->m, mem, "idempotencyToken"))
-        return 0;
-    aws_push_idempotency_token(w->L, w->opts);
-    return 1;
-}
 
 /* <name xmlns=... attr="..."> members </name>; the request's top structure leaves out the
  * members that rest.c put in the URI or headers, and the payload. */
@@ -149,22 +113,19 @@ static void write_structure(xw *w, const cJSON *ref, const cJSON *shape, const c
     for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next) {
         if (!mem->string || !aws_model_trait_bool(w->m, mem, "xmlAttribute") || (top && member_located(w->m, mem)))
             continue;
-        if (!push_member(w, mem, idx))
+        if (!aws_push_member_param(L, mem, idx, w->opts))
             continue;
         size_t plen = w->path->len;
-        path_push(w, mem->string, 0);
+        aws_path_push_key(w->path, mem->string, strlen(mem->string));
         sb_reset(w->value);
-        int r = aws_scalar_text(L, w->m, mem, lua_gettop(L), w->value);
-        if (r <= 0)
-            aws_raise_serialization(L, "%s: expected a scalar for an XML attribute, got %s", writer_path(w),
-                                    luaL_typename(L, -1));
+        aws_member_text(L, w->m, mem, lua_gettop(L), AWS_AT_XML, w->g, w->value, writer_path(w));
         const char *attr = aws_node_string(mem, "locationName");
         sb_putc(w->out, ' ');
         sb_puts(w->out, attr ? attr : mem->string);
         sb_puts(w->out, "=\"");
         xml_escape(w->out, w->value->data ? w->value->data : "", w->value->len, 1);
         sb_putc(w->out, '"');
-        path_cut(w, plen);
+        aws_path_cut(w->path, plen);
         lua_pop(L, 1);
     }
     sb_putc(w->out, '>');
@@ -175,12 +136,12 @@ static void write_structure(xw *w, const cJSON *ref, const cJSON *shape, const c
         if (top && (member_located(w->m, mem) ||
                     (cJSON_IsString(payload) && strcmp(payload->valuestring, mem->string) == 0)))
             continue;
-        if (!push_member(w, mem, idx))
+        if (!aws_push_member_param(L, mem, idx, w->opts))
             continue;
         size_t plen = w->path->len;
-        path_push(w, mem->string, 0);
+        aws_path_push_key(w->path, mem->string, strlen(mem->string));
         write_value(w, mem, aws_member_wire_name(w->m, mem), lua_gettop(L));
-        path_cut(w, plen);
+        aws_path_cut(w->path, plen);
         lua_pop(L, 1);
     }
     close_tag(w, name);
@@ -201,12 +162,12 @@ static void write_list(xw *w, const cJSON *ref, const cJSON *shape, const char *
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     for (lua_Integer i = 1; i <= n; i++) {
         size_t plen = w->path->len;
-        path_push(w, NULL, i);
+        aws_path_push_index(w->path, i);
         lua_rawgeti(L, idx, i);
         /* flattened items repeat the list's own element name */
         write_value(w, item, flattened ? name : (item_name ? item_name : "member"), lua_gettop(L));
         lua_pop(L, 1);
-        path_cut(w, plen);
+        aws_path_cut(w->path, plen);
     }
     if (!flattened)
         close_tag(w, name);
@@ -215,41 +176,37 @@ static void write_list(xw *w, const cJSON *ref, const cJSON *shape, const char *
 static void write_map(xw *w, const cJSON *ref, const cJSON *shape, const char *name, int idx)
 {
     lua_State *L = w->L;
-    const cJSON *kref = cJSON_GetObjectItemCaseSensitive(shape, "key");
-    const cJSON *vref = cJSON_GetObjectItemCaseSensitive(shape, "value");
-    const char *kname = aws_node_string(kref, "locationName");
-    const char *vname = aws_node_string(vref, "locationName");
-    int flattened = aws_model_trait_bool(w->m, ref, "flattened");
-    if (!flattened) {
+    aws_map_parts map = aws_map_parts_of(w->m, ref, shape);
+    if (!map.flattened) {
         sb_putc(w->out, '<');
         sb_puts(w->out, name);
         write_namespace(w, ref);
         sb_putc(w->out, '>');
     }
-    aws_push_map_keys(L, idx, writer_path(w));
-    int keys = lua_gettop(L);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, keys);
-    const char *entry = flattened ? name : "entry";
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, keys, i);
-        int key = lua_gettop(L);
+    int held;
+    size_t start = aws_map_keys(L, w->g, idx, writer_path(w), &held);
+    const char *entry = map.flattened ? name : "entry";
+    for (size_t k = start; k < w->g->nkeys; k++) {
+        aws_map_key key_text = w->g->keys[k]; /* a nested map may move the array */
         size_t plen = w->path->len;
-        sb_putc(w->path, '.');
-        sb_puts(w->path, lua_tostring(L, key));
+        aws_path_push_key(w->path, key_text.s, key_text.len);
         sb_putc(w->out, '<');
         sb_puts(w->out, entry);
         sb_putc(w->out, '>');
-        write_value(w, kref, kname ? kname : "key", key);
+        lua_pushlstring(L, key_text.s, key_text.len);
+        int key = lua_gettop(L);
+        write_value(w, map.key, map.key_name ? map.key_name : "key", key);
         lua_pushvalue(L, key);
         lua_gettable(L, idx);
         if (!aws_param_unset(L, -1))
-            write_value(w, vref, vname ? vname : "value", lua_gettop(L));
+            write_value(w, map.value, map.value_name ? map.value_name : "value", lua_gettop(L));
         close_tag(w, entry);
-        path_cut(w, plen);
-        lua_settop(L, keys);
+        aws_path_cut(w->path, plen);
+        lua_settop(L, key - 1);
     }
-    lua_pop(L, 1);
-    if (!flattened)
+    w->g->nkeys = start;
+    lua_pop(L, held);
+    if (!map.flattened)
         close_tag(w, name);
 }
 
@@ -257,17 +214,10 @@ static void write_value(xw *w, const cJSON *ref, const char *name, int idx)
 {
     lua_State *L = w->L;
     const cJSON *shape;
-    aws_kind kind = aws_xml_kind(w->m, ref, &shape);
     if (w->out->failed || w->path->failed || w->value->failed)
         aws_raise_oom(L, "build_request");
-    if (w->depth >= XML_MAX_NESTING)
-        aws_raise_serialization(L, "%s: nested deeper than %d levels", writer_path(w), XML_MAX_NESTING);
-    w->depth++;
-    luaL_checkstack(L, 8, "build_request");
+    aws_kind kind = aws_enter_param(L, w->m, ref, idx, w->depth++, XML_MAX_NESTING, writer_path(w), &shape);
     if (kind == AWS_T_STRUCTURE || kind == AWS_T_LIST || kind == AWS_T_MAP) {
-        if (lua_type(L, idx) != LUA_TTABLE)
-            aws_raise_serialization(L, "%s: expected %s, got %s", writer_path(w),
-                                    kind == AWS_T_LIST ? "a list" : "a table", luaL_typename(L, idx));
         if (kind == AWS_T_STRUCTURE)
             write_structure(w, ref, shape, name, idx, 0);
         else if (kind == AWS_T_LIST)
@@ -276,12 +226,7 @@ static void write_value(xw *w, const cJSON *ref, const char *name, int idx)
             write_map(w, ref, shape, name, idx);
     } else {
         sb_reset(w->value);
-        int r = aws_scalar_text(L, w->m, ref, idx, w->value);
-        if (r < 0)
-            aws_raise_serialization(L, "%s: the model's shape for this member is missing or unknown", writer_path(w));
-        if (r == 0)
-            aws_raise_serialization(L, "%s: expected a %s, got %s", writer_path(w),
-                                    aws_shape_type(shape) ? aws_shape_type(shape) : "string", luaL_typename(L, idx));
+        aws_member_text(L, w->m, ref, idx, AWS_AT_XML, w->g, w->value, writer_path(w));
         sb_putc(w->out, '<');
         sb_puts(w->out, name);
         write_namespace(w, ref);
@@ -317,7 +262,7 @@ static void set_xml_body(lua_State *L, const aws_model *m, int opts, int req, co
                          int idx, int top)
 {
     aws_guard *g = aws_guard_push(L);
-    xw w = {L, m, opts, 0, &g->sb[0], &g->sb[1], &g->sb[2]};
+    xw w = {L, m, opts, 0, &g->sb[0], &g->sb[1], &g->sb[2], g};
     sb_puts(w.path, "params");
     if (top) {
         const cJSON *shape = aws_model_resolve(m, ref);
@@ -392,10 +337,8 @@ int aws_build_xml(lua_State *L, const aws_model *m, const cJSON *op, int params,
 
 int aws_parse_xml(lua_State *L, const aws_model *m, const cJSON *op, int response)
 {
-    int headers;
-    const char *body;
-    size_t blen;
-    int status = aws_response_open(L, response, &headers, &body, &blen);
+    aws_response r;
+    aws_response_open(L, response, &r);
 
     const cJSON *ref = aws_operation_output(op);
     const cJSON *output = aws_model_resolve(m, ref);
@@ -410,8 +353,8 @@ int aws_parse_xml(lua_State *L, const aws_model *m, const cJSON *op, int respons
     int raw = member && (pkind == AWS_T_BLOB || pkind == AWS_T_STRING);
     /* S3 reports some failures (CopyObject, CompleteMultipartUpload) with status 200 and an
      * <Error> document; an object's own bytes (a raw payload) are never read that way */
-    if (status >= 300 || (!raw && aws_xml_root_is_error(body, blen)))
-        return aws_xml_push_error(L, m, op, response, status, headers, body, blen, 1);
+    if (r.status >= 300 || (!raw && aws_xml_root_is_error(r.body, r.blen)))
+        return aws_xml_push_error(L, m, op, response, r.status, r.headers, r.body, r.blen, 1);
 
     lua_pushboolean(L, 1);
     lua_newtable(L);
@@ -422,20 +365,20 @@ int aws_parse_xml(lua_State *L, const aws_model *m, const cJSON *op, int respons
     const char *why = NULL;
     int ok = 1;
     if (member && raw) {
-        if (blen > 0) {
-            lua_pushvalue(L, headers + 1);
+        if (r.blen > 0) {
+            lua_pushvalue(L, r.headers + 1);
             lua_setfield(L, data, member->string);
         }
     } else if (member) {
-        if (!aws_xml_blank(body, blen)) {
+        if (!aws_xml_blank(r.body, r.blen)) {
             lua_newtable(L);
-            ok = aws_xml_read_structure(L, m, member, body, blen, lua_gettop(L), NULL, 0, &why);
+            ok = aws_xml_read_structure(L, m, member, r.body, r.blen, lua_gettop(L), NULL, 0, &why);
             lua_setfield(L, data, member->string);
         }
-    } else if (!aws_xml_blank(body, blen)) {
-        ok = aws_xml_read_structure(L, m, ref, body, blen, data, NULL, 1, &why);
+    } else if (!aws_xml_blank(r.body, r.blen)) {
+        ok = aws_xml_read_structure(L, m, ref, r.body, r.blen, data, NULL, 1, &why);
     }
     if (!ok)
-        aws_push_body_error(L, status, "the response body is not well-formed XML (%s)", why);
+        aws_push_body_error(L, r.status, "the response body is not well-formed XML (%s)", why);
     return 2;
 }

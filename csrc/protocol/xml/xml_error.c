@@ -71,26 +71,6 @@ static void XMLCALL ef_text(void *ud, const XML_Char *s, int len)
 
 /* ---------------------------------------------------------------- errors */
 
-static const char *status_code_name(int status)
-{
-    switch (status) {
-    case 304: return "NotModified";
-    case 400: return "BadRequest";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 409: return "Conflict";
-    case 412: return "PreconditionFailed";
-    case 413: return "RequestEntityTooLarge";
-    case 416: return "InvalidRange";
-    case 429: return "TooManyRequests";
-    case 500: return "InternalError";
-    case 502: return "BadGateway";
-    case 503: return "ServiceUnavailable";
-    case 504: return "GatewayTimeout";
-    default: return NULL;
-    }
-}
-
 static void set_field(lua_State *L, int err, const char *field, const strbuf *sb)
 {
     lua_pushlstring(L, sb->data ? sb->data : "", sb->len);
@@ -163,7 +143,7 @@ int aws_xml_push_error(lua_State *L, const aws_model *m, const cJSON *op, int re
         have &= ~(unsigned)HAVE_CODE;
 
     lua_pushboolean(L, 0);
-    const char *named = status_code_name(status);
+    const char *named = aws_status_code_name(status, 0);
     if (have & HAVE_CODE)
         aws_push_error(L, g->sb[0].data, "");
     else if (named)

@@ -15,14 +15,8 @@
 #include "protocol/xml/xml.h"
 
 #include "codec/xml.h"
-#include "codec/base64.h"
-#include "codec/number.h"
-#include "codec/percent.h"
-#include "codec/time.h"
 
 #include <expat.h>
-#include <limits.h>
-#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -325,87 +319,18 @@ static const xmember *member_lookup(const xstruct *st, const char *name, size_t 
 
 /* ---------------------------------------------------------------- scalars */
 
-static void trim(const char **s, size_t *len)
-{
-    while (*len && aws_xml_space(**s)) {
-        (*s)++;
-        (*len)--;
-    }
-    while (*len && aws_xml_space((*s)[*len - 1]))
-        (*len)--;
-}
-
-/* Pushes the value of text s as type t; 0 (nothing pushed) when the text does not read as one.
- * The text is copied into a NUL-terminated scratch buffer before strtoll/strtod see it. */
+/* Pushes the value of text s as type t; 0 (nothing pushed) when the text does not read as one. */
 static int push_scalar(xparse *c, const xtype *t, const char *s, size_t len)
 {
-    lua_State *L = c->L;
-    if (t->kind == AWS_T_STRING) {
-        lua_pushlstring(L, s, len);
-        return 1;
-    }
-    if (t->kind == AWS_T_BLOB) {
-        sb_reset(&c->scratch);
-        if (len && aws_base64_decode(&c->scratch, s, len) && !c->scratch.failed)
-            lua_pushlstring(L, c->scratch.data ? c->scratch.data : "", c->scratch.len);
-        else if (c->scratch.failed) {
-            fail(c, "out of memory");
-            return 0;
-        } else
-            lua_pushlstring(L, s, len);
-        return 1;
-    }
-    trim(&s, &len);
-    if (len == 0 || len > 64)
+    aws_scalar_type type = {t->kind, AWS_TIME_DEFAULT, 0};
+    aws_scalar v;
+    int r = aws_scalar_parse(&type, AWS_AT_XML, s, len, &v, &c->scratch);
+    if (r < 0)
+        fail(c, "out of memory");
+    if (r <= 0)
         return 0;
-    char num[65];
-    memcpy(num, s, len);
-    num[len] = '\0';
-    char *end;
-    switch (t->kind) {
-    case AWS_T_INTEGER: {
-        long long v = strtoll(num, &end, 10);
-        if (*end == '\0') {
-            lua_pushinteger(L, (lua_Integer)v);
-            return 1;
-        }
-        double d = strtod(num, &end);
-        if (*end != '\0' || d != floor(d) || fabs(d) > 9.2e18)
-            return 0;
-        lua_pushinteger(L, (lua_Integer)d);
-        return 1;
-    }
-    case AWS_T_FLOAT: {
-        double d;
-        if (!aws_special_double(num, &d)) {
-            d = strtod(num, &end);
-            if (*end != '\0')
-                return 0;
-        }
-        lua_pushnumber(L, d);
-        return 1;
-    }
-    case AWS_T_BOOLEAN:
-        if (strcmp(num, "true") == 0)
-            lua_pushboolean(L, 1);
-        else if (strcmp(num, "false") == 0)
-            lua_pushboolean(L, 0);
-        else
-            return 0;
-        return 1;
-    case AWS_T_TIMESTAMP: {
-        double secs;
-        if (!aws_time_parse(num, len, &secs))
-            return 0;
-        if (secs == floor(secs) && fabs(secs) < 9e15)
-            lua_pushinteger(L, (lua_Integer)secs);
-        else
-            lua_pushnumber(L, secs);
-        return 1;
-    }
-    default:
-        return 0;
-    }
+    aws_scalar_push(c->L, &v);
+    return 1;
 }
 
 /* ---------------------------------------------------------------- expat callbacks */
