@@ -4,6 +4,7 @@ local core = require "awspromise.core"
 local Promise = require "awspromise.promise"
 local Request = require "awspromise.request"
 local s3 = require "awspromise.s3"
+local customizations = require "awspromise.customizations"
 
 local make_error = Promise.make_error
 
@@ -136,6 +137,7 @@ function Service.new(global, options, class)
   end
   attach(self, model)
   self.serviceIdentifier = self.serviceIdentifier or self.api.endpointPrefix
+  customizations.setup(self) -- customization hook: per-service checks and defaults
   if self.config.httpOptions.maxSockets then core.http_configure{maxSockets = self.config.httpOptions.maxSockets} end
   return self
 end
@@ -159,6 +161,7 @@ function Service:makeRequest(operation, params, callback)
     end
   end
   local request = Request.new(self, operation, params)
+  customizations.request(self, request) -- customization hook: per-request listeners
   if callback ~= nil then request:send(callback) end
   return request
 end
