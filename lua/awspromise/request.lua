@@ -145,10 +145,8 @@ local function on_http(self, http)
   if self.state == "done" then return end
   self.transfer = nil
   local ok, data_or_err = core.parse_response(self.service.model, self.operation, http)
-  if ok and self.checkResponse then -- customization hook: a reply that parsed may still be wrong
-    local err = self.checkResponse(self, data_or_err, http)
-    if err then ok, data_or_err = false, err end
-  end
+  -- customization hook: a reply that parsed may still be wrong, an error may be retryable
+  if self.checkResponse then ok, data_or_err = self.checkResponse(self, ok, data_or_err, http) end
   if ok then return finish(self, true, data_or_err, http) end
   return after_failure(self, data_or_err, http)
 end

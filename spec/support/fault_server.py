@@ -25,6 +25,8 @@ Paths (a trailing slash is ignored; the JSON protocol posts to the endpoint's pa
                                the reply set for key (default 200 {}); for wire-format specs
   /_reply/<key>                (POST) sets key's reply: {"status":, "headers": {...}, "body": text}
   /_recorded/<key>             200 with the requests recorded under key, oldest first
+  /_record_root/<key>          from now on, requests to / are recorded under key too (a client that
+                               keeps only the host of a URL, e.g. SQS's QueueUrl)
 Prints "PORT <n>" first; exits when its parent dies or on SIGTERM."""
 import json
 import os
@@ -87,6 +89,7 @@ def verify(handler, body, secret):
 inflight = {"now": 0, "max": 0}
 recorded = {}
 replies = {}
+recorded_root = []
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -125,6 +128,8 @@ class Handler(BaseHTTPRequestHandler):
             bump("_proxied")
             path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
         parts = [p for p in path.split("?")[0].split("/") if p]
+        if not parts and recorded_root:
+            return self.record(recorded_root[0], body)
         kind = parts[0] if parts else "ok"
         if kind == "ok":
             return self.reply(200, {"ok": True})
@@ -193,6 +198,9 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "_reply":
             with lock:
                 replies[parts[1]] = json.loads(body or b"{}")
+            return self.reply(200, {"ok": True})
+        if kind == "_record_root":
+            recorded_root[:] = [parts[1]]
             return self.reply(200, {"ok": True})
         if kind == "_recorded":
             with lock:

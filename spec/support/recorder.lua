@@ -31,6 +31,9 @@ function M.start()
     return all[#all]
   end
 
+  -- Requests to the server's root (srv.url .. "/") are recorded under key from now on.
+  function recorder.record_root(key) srv.json("POST", "/_record_root/" .. key) end
+
   function recorder.stop() srv.stop() end
 
   return recorder

@@ -3,13 +3,16 @@
 --   classMembers = {Name = function(ctor) return value end}   AWS.<Class>.Name (Signer, DocumentClient...)
 --   setup(service)            at construction (may raise: a missing endpoint, ...)
 --   request(service, request) on every request, before it starts: listeners, params rewriting,
---                             request.checkResponse(request, data, http) -> nil | error (retried
---                             when the error says so)
+--                             request.checkResponse(request, ok, data_or_err, http) -> ok, data_or_err
+--                             (a reply that parsed may still be wrong; an error may be retryable)
 -- The service layer calls the three functions below; nothing else knows the customizations.
 local M = {}
 
 local HAVE = {
-  dynamodb = true,
+  apigateway = true, cloudfront = true, cloudsearchdomain = true, docdb = true, dynamodb = true,
+  ec2 = true, eventbridge = true, glacier = true, iotdata = true, lambda = true,
+  machinelearning = true, neptune = true, polly = true, rds = true, rdsdataservice = true,
+  route53 = true, s3control = true, sqs = true, sts = true, swf = true,
 }
 
 local loaded = {}
