@@ -194,10 +194,12 @@ describe("Glacier", function()
 end)
 
 describe("endpoint-required services", function()
-  it("IotData and CloudSearchDomain refuse to be made without an endpoint", function()
-    for _, class in ipairs {"IotData", "CloudSearchDomain"} do
-      local ok, err = pcall(AWS[class], {region = "us-east-1"})
-      assert.is_false(ok, class)
+  it("IotData and CloudSearchDomain send nothing without an explicit endpoint", function()
+    for class, op in pairs {IotData = "getThingShadow", CloudSearchDomain = "search"} do
+      local params = class == "IotData" and {thingName = "t"} or {query = "q"}
+      local state, err = support.settle(AWS[class]({region = "us-east-1", credentials = CREDS})[op](
+        AWS[class]({region = "us-east-1", credentials = CREDS}), params):promise())
+      assert.equal("rejected", state, class)
       assert.equal("InvalidEndpoint", err.code)
       assert.matches("AWS." .. class .. " requires an explicit", err.message)
     end

@@ -4,6 +4,7 @@
 local support = require "awspromise.customizations.support"
 
 local function request_hook(service, request)
+  support.require_endpoint(service, "CloudSearchDomain", request)
   support.after_build(request, function(http)
     if service.config.credentials == false then http.authtype = "none" end
     if request.operation == "Search" and http.method == "GET" then
@@ -14,7 +15,4 @@ local function request_hook(service, request)
   end)
 end
 
-return {
-  setup = function(service) support.require_endpoint(service, "CloudSearchDomain") end,
-  request = request_hook,
-}
+return {request = request_hook}

@@ -5,8 +5,8 @@ local support = require "awspromise.customizations.support"
 local BLOB_PAYLOAD = {DeleteThingShadow = true, GetThingShadow = true, UpdateThingShadow = true}
 
 return {
-  setup = function(service) support.require_endpoint(service, "IotData") end,
-  request = function(_, request)
+  request = function(service, request)
+    support.require_endpoint(service, "IotData", request)
     if BLOB_PAYLOAD[request.operation] then support.payload_as_string(request, "payload") end
   end,
 }

@@ -51,12 +51,16 @@ function support.move_to(http, origin, hostname)
   http.hostname = hostname
 end
 
--- A service whose endpoint is per customer refuses to be made without one.
-function support.require_endpoint(service, class)
-  local endpoint = service.config.endpoint
-  if type(endpoint) ~= "string" or endpoint == "" or endpoint:find("{", 1, true) then
-    error(Promise.make_error("InvalidEndpoint", "AWS." .. class .. " requires an explicit `endpoint' configuration option."), 0)
-  end
+-- A service whose endpoint is per customer sends nothing without one: its requests reject with
+-- InvalidEndpoint (JavaScript refuses at construction; here any client can be made, as
+-- AWS.<Class>({region = ...}) is for every class).
+function support.require_endpoint(service, class, request)
+  request:on("validate", function()
+    local endpoint = service.config.endpoint
+    if type(endpoint) ~= "string" or endpoint == "" or endpoint:find("{", 1, true) then
+      error(Promise.make_error("InvalidEndpoint", "AWS." .. class .. " requires an explicit `endpoint' configuration option."), 0)
+    end
+  end)
 end
 
 -- Lambda, API Gateway exports, IoT shadows: a blob payload handed back as a string. Blobs are
