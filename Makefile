@@ -142,6 +142,9 @@ install: $(CORE)
 	rm -f $(INST_LUADIR)/awspromise/credentials.lua # an older install's: it would shadow credentials/init.lua
 	mkdir -p $(INST_LUADIR)/awspromise/credentials
 	cp lua/awspromise/credentials/*.lua $(INST_LUADIR)/awspromise/credentials/
+	mkdir -p $(INST_LUADIR)/awspromise/dynamodb $(INST_LUADIR)/awspromise/customizations
+	cp lua/awspromise/dynamodb/*.lua $(INST_LUADIR)/awspromise/dynamodb/
+	cp lua/awspromise/customizations/*.lua $(INST_LUADIR)/awspromise/customizations/
 	mkdir -p $(INST_LUADIR)/awspromise/models
 	cp models/*.json models/NOTICE $(INST_LUADIR)/awspromise/models/
 

@@ -10,6 +10,7 @@
 #include "model/operation.h"
 #include "model/validate.h"
 #include "protocol/dispatcher.h"
+#include "sign/lcrypto.h"
 #include "sign/lsigner.h"
 
 /* The loop is one per state, so the module is too: a second require (busted's insulation clears
@@ -36,6 +37,7 @@ int luaopen_awspromise_core(lua_State *L)
     lua_newtable(L);
     aws_open_signer(L);
     lua_setfield(L, -2, "signer");
+    aws_open_crypto(L);
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &module_key);
     return 1;

@@ -43,7 +43,13 @@ local function class_named(name)
   if not class then return nil end
   local function construct(options) return Service.new(AWS.config, options, class) end
   return setmetatable({new = construct, serviceIdentifier = class.id},
-    {__call = function(_, options) return construct(options) end})
+    {__call = function(_, options) return construct(options) end,
+     -- customization hook: AWS.DynamoDB.DocumentClient, AWS.RDS.Signer, AWS.Polly.Presigner, ...
+     __index = function(ctor, key)
+       local member = require("awspromise.customizations").class_member(class.id, key, ctor)
+       if member ~= nil then rawset(ctor, key, member) end
+       return member
+     end})
 end
 
 return setmetatable(AWS, {__index = function(t, name)

@@ -83,6 +83,8 @@ function Request.new(service, operation, params, op)
     transfer = false,
     timer = false,
     response = false,
+    credentials = false, -- the attempt's, once resolved (customizations presign with them)
+    checkResponse = false, -- a customization's look at each parsed reply (customizations/)
   }, Request)
 end
 
@@ -239,6 +241,8 @@ local function complete_attempt(self, result)
     return after_failure(self, result, nil)
   end
   local ok, data_or_err = parse_response(self.op.handle, result)
+  -- customization hook: a reply that parsed may still be wrong, an error may be retryable
+  if self.checkResponse then ok, data_or_err = self.checkResponse(self, ok, data_or_err, result) end
   if ok then return finish(self, "succeed", data_or_err, result) end
   return after_failure(self, data_or_err, result)
 end
@@ -266,6 +270,7 @@ end
 local function send(self, credentials)
   if not move(self, "ready") then return end
   local http_request = self.httpRequest
+  self.credentials = credentials or false
   http_request.sign = credentials and self.service:signingOptions(credentials) or false
   if self.listeners then
     local fine, err = emit(self, "sign", self)

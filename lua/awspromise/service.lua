@@ -4,6 +4,7 @@ local core = require "awspromise.core"
 local Promise = require "awspromise.promise"
 local Request = require "awspromise.request"
 local s3 = require "awspromise.s3"
+local customizations = require "awspromise.customizations"
 
 local make_error = Promise.make_error
 
@@ -158,6 +159,7 @@ function Service.new(global, options, class)
   end
   attach(self, model)
   self.serviceIdentifier = self.serviceIdentifier or self.api.endpointPrefix
+  customizations.setup(self) -- customization hook: per-service checks and defaults
   if self.config.httpOptions.maxSockets then core.http_configure{maxSockets = self.config.httpOptions.maxSockets} end
   return self
 end
@@ -182,6 +184,7 @@ function Service:makeRequest(operation, params, callback)
     end
   end
   local request = Request.new(self, operation, params, op)
+  customizations.request(self, request) -- customization hook: per-request listeners
   if callback ~= nil then request:send(callback) end
   return request
 end
@@ -333,20 +336,24 @@ end
 
 -- The `sign` option of core.http for these credentials: core.http_signing's userdata, read
 -- once and reused while the credentials and the clock offset stay the same.
-function Service:signingOptions(creds)
+function Service:signingOptions(creds, region)
   local cached = self.signCache
   local offset = self.config.systemClockOffset
-  if cached and cached.creds == creds and cached.timeOffset == offset then return cached.options end
   local ep = self:resolvedEndpoint()
+  local other_region = region ~= nil and region ~= ep.signingRegion
+  if cached and not other_region and cached.creds == creds and cached.timeOffset == offset then
+    return cached.options
+  end
   local options = core.http_signing {
     accessKeyId = creds.accessKeyId,
     secretAccessKey = creds.secretAccessKey,
     sessionToken = creds.sessionToken,
-    region = ep.signingRegion,
+    region = other_region and region or ep.signingRegion,
     service = ep.signingName,
     timeOffset = offset,
   }
-  self.signCache = {creds = creds, timeOffset = offset, options = options}
+  -- another region's signing (an SQS queue URL elsewhere) is rare: not cached
+  if not other_region then self.signCache = {creds = creds, timeOffset = offset, options = options} end
   return options
 end
 

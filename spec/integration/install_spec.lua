@@ -24,13 +24,14 @@ describe("luarocks make", function()
       "'package.path = %q; package.cpath = %q; local AWS = require \"awspromise\"; " ..
       "print(AWS.S3({region = \"us-east-1\"}).api.apiVersion, package.searchpath(\"awspromise.core\", package.cpath) ~= nil); " ..
       -- the modules in folders and the ones nothing requires at load time are installed too
-      "print(type(require(\"awspromise.credentials\").chain), type(require(\"awspromise.s3\").address))'",
+      "print(type(require(\"awspromise.credentials\").chain), type(require(\"awspromise.s3\").address)); " ..
+      "print(AWS.DynamoDB.Converter.marshall({n = 1}).n.N, type(require(\"awspromise.customizations\").request))'",
       tree .. "/share/lua/5.4/?.lua;" .. tree .. "/share/lua/5.4/?/init.lua",
       tree .. "/lib/lua/5.4/?.so")
     local p = io.popen(cmd .. " 2>&1")
     local out = p:read("a")
     p:close()
     os.execute(string.format("rm -rf %q %q", tree, log))
-    assert.equal("2006-03-01\ttrue\nfunction\tfunction\n", out)
+    assert.equal("2006-03-01\ttrue\nfunction\tfunction\n1\tfunction\n", out)
   end)
 end)

@@ -21,6 +21,12 @@ Paths (a trailing slash is ignored; the JSON protocol posts to the endpoint's pa
                                accepted)
   /_concurrency                200 {"count": n}: the most /delay requests in flight at once
   /_stallport                  200 {"count": port}: a port whose listener never completes a connection
+  /record/<key>/...            records the request (method, path, headers, body) under key and answers
+                               the reply set for key (default 200 {}); for wire-format specs
+  /_reply/<key>                (POST) sets key's reply: {"status":, "headers": {...}, "body": text}
+  /_recorded/<key>             200 with the requests recorded under key, oldest first
+  /_record_root/<key>          from now on, requests to / are recorded under key too (a client that
+                               keeps only the host of a URL, e.g. SQS's QueueUrl)
 Prints "PORT <n>" first; exits when its parent dies or on SIGTERM."""
 import json
 import os
@@ -81,6 +87,9 @@ def verify(handler, body, secret):
 
 
 inflight = {"now": 0, "max": 0}
+recorded = {}
+replies = {}
+recorded_root = []
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -119,6 +128,8 @@ class Handler(BaseHTTPRequestHandler):
             bump("_proxied")
             path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
         parts = [p for p in path.split("?")[0].split("/") if p]
+        if not parts and recorded_root:
+            return self.record(recorded_root[0], body)
         kind = parts[0] if parts else "ok"
         if kind == "ok":
             return self.reply(200, {"ok": True})
@@ -182,6 +193,18 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "verify":
             status, payload = verify(self, body, "/".join(parts[1:]))
             return self.reply(status, payload)
+        if kind == "record":
+            return self.record(parts[1], body)
+        if kind == "_reply":
+            with lock:
+                replies[parts[1]] = json.loads(body or b"{}")
+            return self.reply(200, {"ok": True})
+        if kind == "_record_root":
+            recorded_root[:] = [parts[1]]
+            return self.reply(200, {"ok": True})
+        if kind == "_recorded":
+            with lock:
+                return self.reply(200, recorded.get(parts[1], []))
         if kind == "_stallport":
             return self.reply(200, {"count": STALL_PORT})
         if kind == "_concurrency":
@@ -191,6 +214,23 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 return self.reply(200, {"count": counts.get(parts[1], 0)})
         return self.reply(404, {"__type": "UnknownPath", "message": self.path})
+
+    def record(self, key, body):
+        with lock:
+            recorded.setdefault(key, []).append({
+                "method": self.command, "path": self.path,
+                "headers": {name.lower(): value for name, value in self.headers.items()},
+                "body": body.decode("latin-1")})
+            canned = replies.get(key, {})
+        payload = canned.get("body", "{}").encode("latin-1")
+        self.send_response(canned.get("status", 200))
+        for name, value in canned.get("headers", {"Content-Type": "application/x-amz-json-1.0"}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("x-amzn-RequestId", "req-%d" % bump("_requests"))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
 
