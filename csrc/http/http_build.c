@@ -73,17 +73,6 @@ int http_suppress_header(transfer *t, const char *line)
     return 1;
 }
 
-/* Raises an InvalidParameter error with the formatted message. */
-static int option_error(lua_State *L, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    const char *message = lua_pushvfstring(L, fmt, ap);
-    va_end(ap);
-    aws_push_error(L, "InvalidParameter", message);
-    return lua_error(L);
-}
-
 static const char *opt_string(lua_State *L, int idx, const char *where, const char *field, size_t *len)
 {
     int type = lua_getfield(L, idx, field);
@@ -91,7 +80,7 @@ static const char *opt_string(lua_State *L, int idx, const char *where, const ch
     if (type == LUA_TSTRING)
         s = lua_tolstring(L, -1, len);
     else if (type != LUA_TNIL)
-        option_error(L, "http: %s.%s must be a string, got %s", where, field, luaL_typename(L, -1));
+        aws_raise_error(L, "InvalidParameter", "http: %s.%s must be a string, got %s", where, field, luaL_typename(L, -1));
     lua_pop(L, 1); /* the string stays alive: the table still holds it */
     return s;
 }
@@ -110,7 +99,7 @@ static lua_Number opt_number(lua_State *L, int idx, const char *where, const cha
     if (type == LUA_TNUMBER)
         v = lua_tonumber(L, -1);
     else if (type != LUA_TNIL)
-        option_error(L, "http: %s.%s must be a number, got %s", where, field, luaL_typename(L, -1));
+        aws_raise_error(L, "InvalidParameter", "http: %s.%s must be a number, got %s", where, field, luaL_typename(L, -1));
     lua_pop(L, 1);
     return v;
 }
@@ -119,7 +108,7 @@ static long opt_ms(lua_State *L, int idx, const char *where, const char *field)
 {
     lua_Number v = opt_number(L, idx, where, field, 0);
     if (!(v >= 0) || v > (lua_Number)LONG_MAX)
-        option_error(L, "http: %s.%s must be a number of milliseconds >= 0, got %f", where, field, v);
+        aws_raise_error(L, "InvalidParameter", "http: %s.%s must be a number of milliseconds >= 0, got %f", where, field, v);
     return (long)v;
 }
 
@@ -155,14 +144,14 @@ static void collect_headers(lua_State *L, int opts, int keepalive, header_list *
         return;
     }
     if (type != LUA_TTABLE)
-        option_error(L, "http: opts.headers must be a table of name = value");
+        aws_raise_error(L, "InvalidParameter", "http: opts.headers must be a table of name = value");
     lua_pushnil(L);
     while (lua_next(L, -2)) {
         if (lua_type(L, -2) != LUA_TSTRING)
-            option_error(L, "http: header names must be strings");
+            aws_raise_error(L, "InvalidParameter", "http: header names must be strings");
         int number = lua_type(L, -1) == LUA_TNUMBER;
         if (!number && lua_type(L, -1) != LUA_TSTRING)
-            option_error(L, "http: header values must be strings or numbers");
+            aws_raise_error(L, "InvalidParameter", "http: header values must be strings or numbers");
         size_t nlen, vlen;
         const char *name = lua_tolstring(L, -2, &nlen);
         if (number) {
@@ -179,7 +168,7 @@ static void collect_headers(lua_State *L, int opts, int keepalive, header_list *
         }
         const char *value = lua_tolstring(L, -1, &vlen);
         if (strpbrk(name, "\r\n:") || memchr(value, '\r', vlen) || memchr(value, '\n', vlen))
-            option_error(L, "http: header '%s' has a CR, LF or colon in its name or a CR or LF in its value", name);
+            aws_raise_error(L, "InvalidParameter", "http: header '%s' has a CR, LF or colon in its name or a CR or LF in its value", name);
         header_push(L, hl, name, nlen, value, vlen);
         lua_pop(L, 1);
     }
@@ -212,9 +201,9 @@ static void read_signing(lua_State *L, int sign, http_signing *s)
     p->region = opt_string(L, sign, "opts.sign", "region", &n);
     p->service = opt_string(L, sign, "opts.sign", "service", &n);
     if (!p->access_key_id || !p->secret_access_key)
-        option_error(L, "http: opts.sign needs accessKeyId and secretAccessKey");
+        aws_raise_error(L, "InvalidParameter", "http: opts.sign needs accessKeyId and secretAccessKey");
     if (!p->region || !p->service)
-        option_error(L, "http: opts.sign needs region and service");
+        aws_raise_error(L, "InvalidParameter", "http: opts.sign needs region and service");
     int is_s3 = strcmp(p->service, "s3") == 0;
     lua_Number fixed = opt_number(L, sign, "opts.sign", "time", NAN);
     s->fixed_time = !isnan(fixed);
@@ -290,7 +279,7 @@ static int plan_callback(lua_State *L, int opts, const char *field)
 {
     int type = lua_getfield(L, opts, field);
     if (type != LUA_TNIL && type != LUA_TFUNCTION)
-        option_error(L, "http: opts.%s must be a function, got %s", field, luaL_typename(L, -1));
+        aws_raise_error(L, "InvalidParameter", "http: opts.%s must be a function, got %s", field, luaL_typename(L, -1));
     return lua_gettop(L);
 }
 
@@ -306,7 +295,7 @@ void http_plan(lua_State *L, transfer_plan *plan)
     plan->hl.cap = INLINE_HEADERS;
     int body_type = lua_getfield(L, opts, "body");
     if (body_type != LUA_TNIL && body_type != LUA_TSTRING)
-        option_error(L, "http: opts.body must be a string, got %s", luaL_typename(L, -1));
+        aws_raise_error(L, "InvalidParameter", "http: opts.body must be a string, got %s", luaL_typename(L, -1));
     plan->body_slot = lua_gettop(L);
     plan->body = lua_tolstring(L, -1, &plan->body_len);
     plan->upload_slot = plan_callback(L, opts, "onUploadProgress");
@@ -315,9 +304,9 @@ void http_plan(lua_State *L, transfer_plan *plan)
 
     plan->url = opt_string(L, opts, "opts", "url", &plan->url_len);
     if (!plan->url)
-        option_error(L, "http: opts.url is required");
+        aws_raise_error(L, "InvalidParameter", "http: opts.url is required");
     if (!http_split_url(plan->url, plan->url_len, &plan->u))
-        option_error(L, "http: opts.url is not an absolute http(s) URL: %s", plan->url);
+        aws_raise_error(L, "InvalidParameter", "http: opts.url is not an absolute http(s) URL: %s", plan->url);
     size_t n;
     plan->method = opt_string(L, opts, "opts", "method", &n);
     if (!plan->method)
@@ -333,7 +322,7 @@ void http_plan(lua_State *L, transfer_plan *plan)
         read_signing(L, lua_gettop(L), &read);
         plan_signing(plan, &read);
     } else if (sign_type != LUA_TNIL && !(sign_type == LUA_TBOOLEAN && !lua_toboolean(L, -1))) {
-        option_error(L, "http: opts.sign must be a table, core.http_signing's result, nil or false; got %s",
+        aws_raise_error(L, "InvalidParameter", "http: opts.sign must be a table, core.http_signing's result, nil or false; got %s",
                      luaL_typename(L, -1));
     }
     lua_pop(L, 1);

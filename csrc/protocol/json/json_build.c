@@ -127,11 +127,11 @@ static void write_map(jwriter *w, const cJSON *shape, int idx)
     aws_guard *g = w->g;
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(shape, "value");
     int held;
-    size_t start = aws_map_keys(L, g, idx, where(w), &held);
+    size_t first_key = aws_map_keys(L, g, idx, where(w), &held);
     size_t mark = w->path->len;
     int first = 1;
     sb_putc(w->out, '{');
-    for (size_t k = start; k < g->nkeys; k++) {
+    for (size_t k = first_key; k < g->nkeys; k++) {
         aws_map_key key = g->keys[k]; /* a nested map may move the array */
         lua_pushlstring(L, key.s, key.len);
         lua_gettable(L, idx);
@@ -144,7 +144,7 @@ static void write_map(jwriter *w, const cJSON *shape, int idx)
         lua_pop(L, 1);
     }
     sb_putc(w->out, '}');
-    g->nkeys = start;
+    g->nkeys = first_key;
     lua_pop(L, held);
 }
 

@@ -37,7 +37,10 @@ function Presigner:getSynthesizeSpeechUrl(params, expires, callback)
   end
   local creds, pending = service:cachedCredentials()
   if callback == nil then
-    if not creds then error(support.make_error("CredentialsError", "getSynthesizeSpeechUrl without a callback needs credentials at hand"), 2) end
+    if not creds then
+      error(support.make_error("CredentialsError",
+        "getSynthesizeSpeechUrl without a callback needs credentials at hand"), 2)
+    end
     return url_with(creds)
   end
   if creds then return callback(nil, url_with(creds)) end

@@ -223,16 +223,16 @@ for method, operation in pairs(OPERATIONS) do
 end
 
 -- documentClient:createSet({...}[, {validate = false}]): an SS, NS or BS value.
-function DocumentClient:createSet(values, options)
+function DocumentClient.createSet(_, values, options)
   return Converter.set(values, options)
 end
 
 -- documentClient:createBinary(bytes): a B value (plain strings are S).
-function DocumentClient:createBinary(bytes)
+function DocumentClient.createBinary(_, bytes)
   return Converter.binary(bytes)
 end
 
-function DocumentClient:__tostring()
+function DocumentClient.__tostring()
   return "AWS.DynamoDB.DocumentClient"
 end
 
