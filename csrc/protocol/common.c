@@ -3,6 +3,8 @@
  * skeleton, and the response and error helpers of the response parsers. */
 #include "protocol/common.h"
 
+#include "core/owned.h"
+
 #include "codec/uuid.h"
 
 #include <stdio.h>
@@ -20,14 +22,7 @@ static int guard_gc(lua_State *L)
 
 aws_guard *aws_guard_push(lua_State *L)
 {
-    aws_guard *g = lua_newuserdatauv(L, sizeof *g, 0);
-    memset(g, 0, sizeof *g);
-    if (luaL_newmetatable(L, GUARD_MT)) {
-        lua_pushcfunction(L, guard_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    return g;
+    return aws_push_owned(L, sizeof(aws_guard), GUARD_MT, guard_gc);
 }
 
 void aws_guard_release(aws_guard *g)

@@ -9,6 +9,8 @@
 
 #include "sign/lsigner.h"
 
+#include "core/owned.h"
+
 #include "codec/time.h"
 #include "core/error.h"
 #include "core/strbuf.h"
@@ -593,13 +595,7 @@ void aws_open_signer(lua_State *L)
         {"cache_stats", l_cache_stats},
         {NULL, NULL},
     };
-    lstate *st = lua_newuserdatauv(L, sizeof *st, 0);
-    memset(st, 0, sizeof *st);
-    if (luaL_newmetatable(L, STATE_MT)) {
-        lua_pushcfunction(L, state_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
+    lstate *st = aws_push_owned(L, sizeof *st, STATE_MT, state_gc);
     st->signer = sigv4_signer_new();
     if (!st->signer)
         luaL_error(L, "awspromise.signer: cannot create the signer (out of memory or no SHA-256)");

@@ -18,9 +18,9 @@ local jmespath = require "awspromise.jmespath"
 local models = require "awspromise.models"
 local paginator = require "awspromise.paginator"
 
-local make_error = Promise.make_error
-
 local waiter = {}
+
+local make_error = Promise.make_error
 
 local PER_ATTEMPT = {
   "validate", "build", "sign", "send", "httpHeaders", "httpData", "httpUploadProgress", "httpDownloadProgress",
@@ -301,18 +301,11 @@ function Service:waitFor(state, params, callback)
   end
   local delay, max_attempts
   params, delay, max_attempts = waiter_options(params or {}, config)
-  local request = setmetatable({
-    service = self,
-    operation = paginator.operation_named(self, config.operation),
-    params = params,
-    retryCount = 0,
-    attempts = 0,
-    state = "new",
-    waiterState = state,
-    config = config,
-    delay = delay,
-    maxAttempts = max_attempts,
-  }, Waiter)
+  -- a Request's fields, then the waiter's own
+  local request = Waiter.Request.new(self, paginator.operation_named(self, config.operation), params)
+  request.attempts, request.waiterState, request.config = 0, state, config
+  request.delay, request.maxAttempts = delay, max_attempts
+  setmetatable(request, Waiter)
   if callback ~= nil then request:send(callback) end
   return request
 end
