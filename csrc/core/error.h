@@ -1,6 +1,6 @@
 /* The one error type: awspromise.Error, a table with code and message whose tostring is
  * "code: message". Every C failure meant for a user is raised or returned as one; raising goes
- * through aws_raise_error (docs/failures.md says which failures raise, return or reject). */
+ * through aws_raise_error (docs/ARCHITECTURE.md, "How failures travel", says which failures raise, return or reject). */
 #ifndef AWSPROMISE_CORE_ERROR_H
 #define AWSPROMISE_CORE_ERROR_H
 

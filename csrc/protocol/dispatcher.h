@@ -1,8 +1,10 @@
-/* The five wire protocols. protocol.c dispatches on metadata.protocol:
- *   json, rest-json       -> protocol_json.c (+ rest.c for the HTTP binding)
- *   rest-xml, query, ec2  -> protocol_xml.c, protocol_query.c (+ rest.c for rest-xml)
+/* The five wire protocols. dispatcher.c picks the protocol from metadata.protocol and does
+ * nothing else:
+ *   json, rest-json  -> json/ (+ rest/ for the HTTP binding of rest-json)
+ *   rest-xml         -> xml/rest_xml.c (+ rest/)
+ *   query, ec2       -> query/ (reading XML with xml/)
  *
- * Lua-facing contract (see protocol.c):
+ * Lua-facing contract:
  *   The operation is a handle from core.operation(model, name) or, in the older form, the two
  *   arguments model, operationName.
  *   core.build_request(operation, params, opts) -> request table
