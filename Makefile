@@ -103,6 +103,8 @@ install: $(CORE)
 	rm -f $(INST_LUADIR)/awspromise/credentials.lua # an older install's: it would shadow credentials/init.lua
 	mkdir -p $(INST_LUADIR)/awspromise/credentials
 	cp lua/awspromise/credentials/*.lua $(INST_LUADIR)/awspromise/credentials/
+	mkdir -p $(INST_LUADIR)/awspromise/lambda
+	cp lua/awspromise/lambda/*.lua $(INST_LUADIR)/awspromise/lambda/
 	mkdir -p $(INST_LUADIR)/awspromise/models
 	cp models/*.json models/NOTICE $(INST_LUADIR)/awspromise/models/
 

@@ -9,6 +9,7 @@
 --
 --   lambda.start([opts]) -> exit code          opts: api, handler, task_root, getenv, limit
 --   lambda.runtime{api = "host:port", handler = fn} -> runtime
+--   lambda.ca_bundle([getenv[, exists]]) -> the CA file start() gives AWS.config, or nil
 --   runtime:run([limit]) -> served, error      serves invocations until limit or an API failure
 --   runtime:report_init_error(doc) -> true | false
 --   lambda.null, lambda.array_mt, lambda.object_mt, lambda.encode_result, lambda.decode_event
@@ -164,6 +165,24 @@ local function log(...)
   io.stderr:write("\n")
 end
 
+local function readable(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- The CA bundle for HTTPS. A libcurl built on Debian (the one tools/lambda-package ships) looks
+-- for /etc/ssl/certs/ca-certificates.crt, which Amazon Linux does not have: it keeps its bundle
+-- at /etc/pki/tls/certs/ca-bundle.crt. AWS_CA_BUNDLE, as every AWS SDK reads it, comes first.
+function lambda.ca_bundle(getenv, exists)
+  getenv, exists = getenv or os.getenv, exists or readable
+  local named = getenv("AWS_CA_BUNDLE")
+  if named and named ~= "" then return named end
+  if exists("/etc/ssl/certs/ca-certificates.crt") then return nil end
+  if exists("/etc/pki/tls/certs/ca-bundle.crt") then return "/etc/pki/tls/certs/ca-bundle.crt" end
+  return nil
+end
+
 function lambda.start(opts)
   opts = opts or {}
   local getenv = opts.getenv or os.getenv
@@ -174,6 +193,9 @@ function lambda.start(opts)
     return 1
   end
   local runtime = lambda.runtime {api = api, getenv = opts.getenv}
+  local AWS = require "awspromise"
+  local ca_file = lambda.ca_bundle(getenv)
+  if ca_file and not AWS.config.httpOptions.caFile then AWS.config:update {httpOptions = {caFile = ca_file}} end
   local task_root = opts.task_root or getenv("LAMBDA_TASK_ROOT") or "."
   package.path = task_root .. "/?.lua;" .. task_root .. "/?/init.lua;" .. package.path
   local fn, doc = handler.load(opts.handler or getenv("_HANDLER"), task_root)

@@ -24,7 +24,7 @@ local function start_fixture(args)
     return srv.json("POST", "/_control/invoke", body).ids
   end
   function srv.result(id, wait_ms)
-    return srv.json("GET", "/_control/result/" .. id .. "?wait_ms=" .. (wait_ms or 10000))
+    return srv.json("GET", "/_control/result/" .. id .. "?wait_ms=" .. (wait_ms or 4000)) -- below servers.request's 5 s timeout
   end
   function srv.state() return srv.json("GET", "/_control/state") end
   return srv
@@ -297,6 +297,34 @@ describe("lambda bootstrap", function()
       local after = rss_kb(child.pid)
       assert.is_number(before)
       assert.is_true(after - before < 256, ("RSS grew from %d kB to %d kB over 50 invocations"):format(before, after))
+    end)
+
+    it("runs the same handler from the zip tools/lambda-package makes", function()
+      local dir = support.tmpdir()
+      local p = io.popen(("env -u LD_PRELOAD %s --no-measure --zip %s/function.zip 2>&1"):format(
+        support.quote(root .. "/tools/lambda-package"), support.quote(dir)))
+      local out = p:read("a")
+      assert.is_true(p:close(), out)
+      assert.matches("models:%s+dynamodb\n", out)
+      assert.matches("glibc needed:%s+GLIBC_2%.%d+", out)
+      assert.is_true(os.execute(("cd %s && unzip -q function.zip -d unpacked"):format(support.quote(dir))))
+      local own_api = start_fixture() -- the repository's bootstrap polls the shared one
+      local env = lambda_env("handler.handler", {LAMBDA_TASK_ROOT = dir .. "/unpacked", AWS_LAMBDA_RUNTIME_API = own_api.api})
+      for name, value in pairs(aws.env) do env[name] = value end
+      local parts = {"env -u LD_PRELOAD -u LUA_PATH -u LUA_CPATH"}
+      for name, value in pairs(env) do parts[#parts + 1] = name .. "=" .. support.quote(value) end
+      parts[#parts + 1] = support.quote(dir .. "/unpacked/bootstrap")
+      local packaged = assert(io.popen("exec sh -c 'echo $$; exec \"$@\" 2>&1' sh " .. table.concat(parts, " ")))
+      local pid = packaged:read("l")
+      local outcome = own_api.result(own_api.invoke({table = table_name})[1])
+      os.execute("kill " .. pid)
+      own_api.stop()
+      local logs = packaged:read("a")
+      packaged:close()
+      support.remove_tmpdirs()
+      assert.equal("response", outcome.kind, outcome.body .. logs)
+      assert.equal("third", core.json_decode(outcome.body)[3].Item.name.S)
+      assert.matches("Value 0 is first", logs)
     end)
 
     it("reports a missing table as the invocation's error", function()

@@ -244,3 +244,17 @@ describe("lambda error document", function()
     assert.equal('{"errorMessage":"42","errorType":"Error","stackTrace":[]}', core.json_encode(lambda.error_document(42)))
   end)
 end)
+
+describe("lambda CA bundle", function()
+  local function env_of(t) return function(name) return t[name] end end
+  local function files(t) return function(path) return t[path] == true end end
+
+  it("prefers AWS_CA_BUNDLE, then keeps libcurl's Debian default, else Amazon Linux's bundle", function()
+    local al2023 = files({["/etc/pki/tls/certs/ca-bundle.crt"] = true})
+    assert.equal("/my/ca.pem", lambda.ca_bundle(env_of({AWS_CA_BUNDLE = "/my/ca.pem"}), al2023))
+    assert.equal("/etc/pki/tls/certs/ca-bundle.crt", lambda.ca_bundle(env_of({}), al2023))
+    assert.is_nil(lambda.ca_bundle(env_of({}), files({["/etc/ssl/certs/ca-certificates.crt"] = true,
+      ["/etc/pki/tls/certs/ca-bundle.crt"] = true})))
+    assert.is_nil(lambda.ca_bundle(env_of({}), files({})))
+  end)
+end)
