@@ -186,19 +186,30 @@ describe("lambda runtime in process", function()
 end)
 
 -- The bootstrap as Lambda runs it: a child process with the environment Lambda sets.
-local function bootstrap_command(env)
-  local parts = {}
-  for name, value in pairs(env) do parts[#parts + 1] = name .. "=" .. support.quote(value) end
-  table.sort(parts)
-  local core_path = package.searchpath("awspromise.core", package.cpath)
-  local build = core_path and core_path:match("^(.*)/awspromise/core%.so$")
-  if build then parts[#parts + 1] = "AWSPROMISE_BUILD=" .. support.quote(build) end
-  return "env " .. table.concat(parts, " ") .. " " .. support.quote(root .. "/tools/lambda-bootstrap")
+-- `env [-u NAME...] NAME=value... program` as one shell command.
+local function env_command(env, program, unset)
+  local parts = {"env"}
+  for _, name in ipairs(unset or {}) do parts[#parts + 1] = "-u " .. name end
+  local assignments = {}
+  for name, value in pairs(env) do assignments[#assignments + 1] = name .. "=" .. support.quote(value) end
+  table.sort(assignments)
+  table.move(assignments, 1, #assignments, #parts + 1, parts)
+  parts[#parts + 1] = support.quote(program)
+  return table.concat(parts, " ")
 end
 
--- Starts the bootstrap in the background: {pid =, stop = function() -> its output}.
-local function start_bootstrap(env)
-  local f = assert(io.popen("exec sh -c 'echo $$; exec \"$@\" 2>&1' sh " .. bootstrap_command(env), "r"))
+-- The repository's bootstrap, with the core.so these specs loaded (build/, or build-asan/).
+local function bootstrap_command(env)
+  local core_path = package.searchpath("awspromise.core", package.cpath)
+  local build = core_path and core_path:match("^(.*)/awspromise/core%.so$")
+  local with_build = {AWSPROMISE_BUILD = build}
+  for name, value in pairs(env) do with_build[name] = value end
+  return env_command(with_build, root .. "/tools/lambda-bootstrap")
+end
+
+-- Starts a command in the background: {pid =, stop = function() -> its output}.
+local function start_child(command)
+  local f = assert(io.popen("exec sh -c 'echo $$; exec \"$@\" 2>&1' sh " .. command, "r"))
   local pid = tonumber(f:read("l"))
   local child = {pid = pid}
   function child.stop()
@@ -263,7 +274,7 @@ describe("lambda bootstrap", function()
       end
       local env = lambda_env("handler.handler", {LAMBDA_TASK_ROOT = root .. "/examples/lambda"})
       for name, value in pairs(aws.env) do env[name] = value end
-      child = start_bootstrap(env)
+      child = start_child(bootstrap_command(env))
     end)
 
     teardown(function()
@@ -311,16 +322,10 @@ describe("lambda bootstrap", function()
       local own_api = start_fixture() -- the repository's bootstrap polls the shared one
       local env = lambda_env("handler.handler", {LAMBDA_TASK_ROOT = dir .. "/unpacked", AWS_LAMBDA_RUNTIME_API = own_api.api})
       for name, value in pairs(aws.env) do env[name] = value end
-      local parts = {"env -u LD_PRELOAD -u LUA_PATH -u LUA_CPATH"}
-      for name, value in pairs(env) do parts[#parts + 1] = name .. "=" .. support.quote(value) end
-      parts[#parts + 1] = support.quote(dir .. "/unpacked/bootstrap")
-      local packaged = assert(io.popen("exec sh -c 'echo $$; exec \"$@\" 2>&1' sh " .. table.concat(parts, " ")))
-      local pid = packaged:read("l")
+      local packaged = start_child(env_command(env, dir .. "/unpacked/bootstrap", {"LD_PRELOAD", "LUA_PATH", "LUA_CPATH"}))
       local outcome = own_api.result(own_api.invoke({table = table_name})[1])
-      os.execute("kill " .. pid)
+      local logs = packaged.stop()
       own_api.stop()
-      local logs = packaged:read("a")
-      packaged:close()
       support.remove_tmpdirs()
       assert.equal("response", outcome.kind, outcome.body .. logs)
       assert.equal("third", core.json_decode(outcome.body)[3].Item.name.S)
