@@ -65,6 +65,7 @@ def new_id():
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave in two writes: no 40 ms delayed-ACK stall
 
     def log_message(self, fmt, *args):  # stdout belongs to the PORT line; stay quiet
         pass
