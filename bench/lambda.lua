@@ -15,31 +15,18 @@ local N = tonumber(arg and arg[1]) or 1000
 local EVENT = core.json_encode({table = "example-table", keys = {"1", "2", "3"}, nested = {a = {b = {c = true}}}})
 
 local root = (debug.getinfo(1, "S").source:match("^@(.*)/bench/[^/]*$")) or "."
-local fixture = assert(io.popen("exec /usr/bin/python3 " .. root .. "/tools/lambda-runtime-api.py"))
-local port = assert(fixture:read("l"):match("^PORT (%d+)"), "the Runtime API fixture did not start")
-local fixture_pid = fixture:read("l"):match("(%d+)")
-local api = "127.0.0.1:" .. port
-local base = "http://" .. api
-
-local function http(method, path, body)
-  return core.http {method = method, url = base .. path, body = body, proxy = "",
-    headers = {["Content-Type"] = "application/json"}}:await()
-end
-
-local function queue(n)
-  local res = http("POST", "/_control/invoke", core.json_encode({payload = EVENT, count = n, timeout_ms = 60000}))
-  return core.json_decode(res.body).ids
-end
+local fixture = dofile(root .. "/tools/lambda_fixture.lua").start(root)
+local api = fixture.api
 
 local function check_last(ids)
-  local res = http("GET", "/_control/result/" .. ids[#ids] .. "?wait_ms=5000")
-  assert(res.statusCode == 200 and core.json_decode(res.body).kind == "response", "the last invocation was not answered")
+  local outcome = fixture.result(ids[#ids], 5000)
+  assert(outcome and outcome.kind == "response", "the last invocation was not answered")
 end
 
 local function raw(n)
   for _ = 1, n do
-    local nxt = http("GET", "/2018-06-01/runtime/invocation/next")
-    http("POST", "/2018-06-01/runtime/invocation/" .. nxt.headers["lambda-runtime-aws-request-id"] .. "/response", nxt.body)
+    local nxt = fixture.call("GET", "/2018-06-01/runtime/invocation/next")
+    fixture.call("POST", "/2018-06-01/runtime/invocation/" .. nxt.headers["lambda-runtime-aws-request-id"] .. "/response", nxt.body)
   end
 end
 
@@ -56,7 +43,7 @@ local function served_by(name)
 end
 
 local function measure(name, fn)
-  local ids = queue(N)
+  local ids = fixture.invoke(EVENT, N, 60000)
   collectgarbage()
   local wall0, cpu0 = core.now(), os.clock()
   fn(N)
@@ -74,5 +61,4 @@ local cb_wall, cb_cpu = measure("callback", served_by("callback"))
 print(("runtime overhead per invocation: %.1f us wall, %.1f us CPU (callback form: %.1f us wall, %.1f us CPU)"):format(
   rt_wall - raw_wall, rt_cpu - raw_cpu, cb_wall - raw_wall, cb_cpu - raw_cpu))
 
-os.execute("kill " .. fixture_pid)
-fixture:close()
+fixture.stop()
