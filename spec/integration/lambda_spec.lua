@@ -77,6 +77,13 @@ describe("lambda runtime in process", function()
     assert.equal('{"promised":true}', out[2].body)
   end)
 
+  it("lets a handler await on the main thread", function()
+    local out = serve(function(event)
+      return AWS.util.delay(5):next(function() return event.n + 1 end):await()
+    end, {{n = 41}})
+    assert.equal("42", out[1].body)
+  end)
+
   it("reports callback(err) as an invocation error with the error's type", function()
     local doc = error_of(serve(function(_, _, callback)
       callback(setmetatable({code = "ValidationException", message = "bad input"}, core.error_metatable))

@@ -1,7 +1,7 @@
 -- The JSON rule of the Lambda runtime: how an event becomes Lua and how a result becomes JSON.
 --
 --   event  JSON object -> table with string keys; array -> sequence 1..n; null -> json.null (the
---          same light userdata as AWS.lambda.null, core.null); numbers -> integer when integral.
+--          same light userdata as require("awspromise.lambda").null and core.null); numbers -> integer when integral.
 --   result nil -> null; a table with string keys -> object; a sequence -> array; an empty table
 --          -> {} (mark it with setmetatable(t, json.array_mt) to send []); a table whose keys are
 --          `n` and integers within 1..n (the shape of table.pack and AWS.Promise.all's values) ->
