@@ -16,13 +16,12 @@
 --                                               the JSON rule (awspromise/lambda/json.lua)
 --   lambda.context, lambda.load_handler, lambda.invoke, lambda.error_document
 --                                               the pure parts (lambda/context.lua, lambda/handler.lua)
+local AWS = require "awspromise" -- also defines p:await()
 local core = require "awspromise.core"
 local Promise = require "awspromise.promise"
 local json = require "awspromise.lambda.json"
 local context = require "awspromise.lambda.context"
 local handler = require "awspromise.lambda.handler"
-
-require "awspromise" -- p:await() is defined by the Lua layer
 
 local lambda = {
   API_VERSION = "2018-06-01",
@@ -193,7 +192,6 @@ function lambda.start(opts)
     return 1
   end
   local runtime = lambda.runtime {api = api, getenv = opts.getenv}
-  local AWS = require "awspromise"
   local ca_file = lambda.ca_bundle(getenv)
   if ca_file and not AWS.config.httpOptions.caFile then AWS.config:update {httpOptions = {caFile = ca_file}} end
   local task_root = opts.task_root or getenv("LAMBDA_TASK_ROOT") or "."

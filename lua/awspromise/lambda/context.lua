@@ -14,15 +14,16 @@ local context = {}
 local epoch_offset
 
 local function measure_epoch_offset()
-  local before = core.now()
   local pipe = io.popen("date +%s%3N 2>/dev/null")
   local text = pipe and pipe:read("l")
+  -- date reads the clock just before it writes the line: the moment the line arrives is the
+  -- closer bound (fork and exec come before, the process's exit after).
+  local arrived = core.now()
   if pipe then pipe:close() end
-  local after = core.now()
   local epoch_ms = tonumber(text or "")
-  if epoch_ms and epoch_ms > 1e12 then return epoch_ms - (before + after) / 2 end
+  if epoch_ms and epoch_ms > 1e12 then return epoch_ms + 0.5 - arrived end -- %3N truncates
   -- No GNU date: whole seconds, taken as the middle of the current one (at most 500 ms off).
-  return os.time() * 1000 + 500 - after
+  return os.time() * 1000 + 500 - arrived
 end
 
 function context.wall_ms()
