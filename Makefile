@@ -140,11 +140,10 @@ install: $(CORE)
 	cp $(CORE) $(INST_LIBDIR)/awspromise/core.so
 	cp lua/awspromise/*.lua $(INST_LUADIR)/awspromise/
 	rm -f $(INST_LUADIR)/awspromise/credentials.lua # an older install's: it would shadow credentials/init.lua
-	mkdir -p $(INST_LUADIR)/awspromise/credentials
-	cp lua/awspromise/credentials/*.lua $(INST_LUADIR)/awspromise/credentials/
-	mkdir -p $(INST_LUADIR)/awspromise/dynamodb $(INST_LUADIR)/awspromise/customizations
-	cp lua/awspromise/dynamodb/*.lua $(INST_LUADIR)/awspromise/dynamodb/
-	cp lua/awspromise/customizations/*.lua $(INST_LUADIR)/awspromise/customizations/
+	# every subfolder of lua/awspromise (credentials/, dynamodb/, customizations/, lambda/ ...)
+	for dir in $(patsubst lua/awspromise/%/,%,$(wildcard lua/awspromise/*/)); do \
+	  mkdir -p $(INST_LUADIR)/awspromise/$$dir && cp lua/awspromise/$$dir/*.lua $(INST_LUADIR)/awspromise/$$dir/ || exit 1; \
+	done
 	mkdir -p $(INST_LUADIR)/awspromise/models
 	cp models/*.json models/NOTICE $(INST_LUADIR)/awspromise/models/
 
