@@ -128,9 +128,10 @@ local function log(self, status)
   local line = string.format("[AWS %s %s %.3fs %d retries] %s", self.service.serviceIdentifier or "?",
     tostring(status or "-"), elapsed, self.retryCount, self.operation)
   local ok, err
-  if type(logger) == "table" and Promise.callable(logger.write) then
+  local object = type(logger) == "table" or type(logger) == "userdata" -- io.stdout will do
+  if object and Promise.callable(logger.write) then
     ok, err = pcall(logger.write, logger, line .. "\n")
-  elseif type(logger) == "table" and Promise.callable(logger.log) then
+  elseif object and Promise.callable(logger.log) then
     ok, err = pcall(logger.log, logger, line)
   else
     ok, err = pcall(logger, line)
