@@ -29,6 +29,7 @@ do
 end
 
 AWS.Request = require "awspromise.request"
+AWS.events = require("awspromise.events").emitter -- listeners every request gets
 
 local Service = require "awspromise.service"
 
