@@ -55,9 +55,9 @@ local function number_check(name)
 end
 
 local function signature_check(v)
-  if v == "v4" or v == "v2" or v == "bearer" then return nil end
-  return ("signatureVersion = %s is not supported: awspromise signs with 'v4' (the default), 'v2' " ..
-    "(SimpleDB) and 'bearer' (token auth); S3's legacy 's3' and 'v3' signers are gone from AWS"):format(tostring(v))
+  if v == "v4" then return nil end
+  return ("signatureVersion = %s is not supported: awspromise signs with 'v4' only (Signature Version 2 " ..
+    "and bearer tokens are not built yet; S3's legacy 's3' and 'v3' signers are gone from AWS)"):format(tostring(v))
 end
 
 local h, d, r = "honoured", "differently", "refused"
@@ -80,7 +80,7 @@ config_keys.KEYS = {
   systemClockOffset = {status = h, check = function(v)
     if type(v) ~= "number" then return "systemClockOffset is milliseconds (a number), got " .. type(v) end
   end},
-  signatureVersion = {status = h, check = signature_check},
+  signatureVersion = {status = d, check = signature_check},
   signatureCache = {status = d, check = boolean_check("signatureCache")},
   retryDelayOptions = {status = h}, useAccelerateEndpoint = {status = h, check = boolean_check("useAccelerateEndpoint")},
   clientSideMonitoring = {status = r, check = refuse_unless({false}, "clientSideMonitoring",
@@ -90,7 +90,10 @@ config_keys.KEYS = {
   endpointCacheSize = {status = d, check = number_check("endpointCacheSize")},
   hostPrefixEnabled = {status = h}, stsRegionalEndpoints = {status = h,
     check = one_of("stsRegionalEndpoints", {"legacy", "regional"})},
-  useFipsEndpoint = {status = h}, useDualstackEndpoint = {status = h}, token = {status = h},
+  useFipsEndpoint = {status = h}, useDualstackEndpoint = {status = h},
+  token = {status = r, check = function(v)
+    return ("token = %s is not supported: bearer-token auth (httpBearerAuth) is not built yet"):format(tostring(v))
+  end},
   -- service constructors only
   params = {status = h, check = function(v)
     if type(v) ~= "table" then return "params (bound parameters) must be a table, got " .. type(v) end
