@@ -138,7 +138,7 @@ static void push_syntax_error(lua_State *L, const char *s, size_t len, size_t at
 }
 
 /* Returns 1 with the value pushed, or 0 with an error message pushed. */
-static int decode(lua_State *L, const char *s, size_t len)
+int aws_json_decode_value(lua_State *L, const char *s, size_t len)
 {
     if (skip_space(s, len, 0) == len) {
         lua_pushstring(L, "json_decode: empty input (no JSON value)");
@@ -167,12 +167,12 @@ static int decode(lua_State *L, const char *s, size_t len)
 
 static int l_json_decode(lua_State *L)
 {
-    return aws_decode_call(L, decode, NULL);
+    return aws_decode_call(L, aws_json_decode_value, NULL);
 }
 
 static int l_json_decode_safe(lua_State *L)
 {
-    return aws_decode_call(L, decode, "json_decode: failed (non-string error)");
+    return aws_decode_call(L, aws_json_decode_value, "json_decode: failed (non-string error)");
 }
 
 int aws_decode_call(lua_State *L, aws_decoder decode, const char *fallback)

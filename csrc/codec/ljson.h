@@ -18,6 +18,10 @@ typedef int (*aws_decoder)(lua_State *L, const char *s, size_t len);
  * standing in for an error value that is not a string). */
 int aws_decode_call(lua_State *L, aws_decoder decode, const char *fallback);
 
+/* Pushes the Lua value of JSON text s and returns 1, or pushes an error message and returns 0
+ * (an aws_decoder: core.json_decode's reading; jsonvalue headers). */
+int aws_json_decode_value(lua_State *L, const char *s, size_t len);
+
 /* Pushes the Lua value of a parsed JSON node as core.json_decode reads it (null as core.null);
  * raises on nesting deeper than it reads. The node belongs to the caller, who frees it even then. */
 void aws_json_push_untyped(lua_State *L, const cJSON *node);

@@ -351,7 +351,23 @@ static int l_operations(lua_State *L)
     return 1;
 }
 
-/* model:operation(name) -> the operation's http method and requestUri, or nil. */
+/* Sets field "input" of the table on top to {MemberName = true, ...} of the operation's input. */
+static void push_input_members(lua_State *L, const aws_model *m, const cJSON *op)
+{
+    const cJSON *input = aws_model_resolve(m, aws_operation_input(op));
+    const cJSON *members = input ? cJSON_GetObjectItemCaseSensitive(input, "members") : NULL;
+    lua_newtable(L);
+    for (const cJSON *c = members ? members->child : NULL; c; c = c->next) {
+        if (!c->string)
+            continue;
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, c->string);
+    }
+    lua_setfield(L, -2, "input");
+}
+
+/* model:operation(name) -> the operation's http method, requestUri, authtype, whether it needs
+ * a checksum and its input member names ({Name = true}), or nil. */
 static int l_operation(lua_State *L)
 {
     aws_model *m = aws_model_check(L, 1);
@@ -378,6 +394,7 @@ static int l_operation(lua_State *L)
     lua_pushboolean(L, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "httpChecksumRequired")) ||
                            cJSON_GetObjectItemCaseSensitive(op, "httpChecksum") != NULL);
     lua_setfield(L, -2, "httpChecksumRequired");
+    push_input_members(L, m, op);
     return 1;
 }
 

@@ -21,7 +21,8 @@ aws_kind aws_kind_of(const char *type)
         /* the first letter rules out most names before a full compare */
         if (kinds[i].name[0] == type[0] && strcmp(kinds[i].name, type) == 0)
             return kinds[i].kind;
-    return AWS_T_UNKNOWN;
+    /* JavaScript v2 normalizes "character" to a string */
+    return strcmp(type, "character") == 0 ? AWS_T_STRING : AWS_T_UNKNOWN;
 }
 
 aws_scalar_type aws_member_scalar_type(const aws_model *m, const cJSON *ref)

@@ -54,11 +54,25 @@ static void push_child_path(lua_State *L, int path, const char *name, size_t len
         lua_pushfstring(L, "%s['%s']", lua_tostring(L, path), name);
 }
 
+/* A field n equal to the length, as table.pack and AWS.Promise.all leave, is allowed (lua_next's
+ * key and value on top). */
+static int is_length_field(lua_State *L, lua_Integer len)
+{
+    if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "n") != 0)
+        return 0;
+    return lua_isinteger(L, -1) && lua_tointeger(L, -1) == len;
+}
+
+/* A list is keys 1..#t and nothing else, but for that n. */
 static int is_sequence(lua_State *L, int idx, lua_Integer *n)
 {
     lua_Integer len = (lua_Integer)lua_rawlen(L, idx), count = 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
+        if (is_length_field(L, len)) {
+            lua_pop(L, 1);
+            continue;
+        }
         lua_pop(L, 1);
         if (lua_type(L, -1) != LUA_TNUMBER || !lua_isinteger(L, -1)) {
             lua_pop(L, 1);

@@ -1,29 +1,27 @@
-/* core.crypto: md5, sha256, base64 and RSA-SHA1 for the Lua customizations.
+/* core.crypto: md5, sha1, sha256, HMAC, CRC-32, base64 and RSA-SHA1 for the Lua layer
+ * (customizations, AWS.util.crypto, SigV2).
  *
  * Every argument is read before anything is allocated; OpenSSL objects are freed before the
  * result is pushed or an error raised, so a Lua error never leaves one behind. */
+#include <limits.h>
 #include <string.h>
 
 #include <lauxlib.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 
 #include "sign/lcrypto.h"
 
 #include "codec/base64.h"
+#include "codec/digest.h"
+#include "codec/uuid.h"
 #include "core/strbuf.h"
 
-/* digest(data[, "hex"]): raw bytes, or lower-case hex. */
-static int push_digest(lua_State *L, const EVP_MD *md)
+/* Pushes `n` digest bytes as raw bytes, or as lower-case hex when `hex`. */
+static int push_bytes(lua_State *L, const unsigned char *out, unsigned int n, int hex)
 {
-    size_t len;
-    const char *data = luaL_checklstring(L, 1, &len);
-    int hex = lua_isstring(L, 2) && strcmp(lua_tostring(L, 2), "hex") == 0;
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (!md || !EVP_Digest(data, len, out, &n, md, NULL))
-        return luaL_error(L, "core.crypto: the digest failed (OpenSSL)");
     if (!hex) {
         lua_pushlstring(L, (const char *)out, n);
         return 1;
@@ -38,8 +36,64 @@ static int push_digest(lua_State *L, const EVP_MD *md)
     return 1;
 }
 
+static int wants_hex(lua_State *L, int arg)
+{
+    return lua_isstring(L, arg) && strcmp(lua_tostring(L, arg), "hex") == 0;
+}
+
+/* digest(data[, "hex"]): raw bytes, or lower-case hex. */
+static int push_digest(lua_State *L, const EVP_MD *md)
+{
+    size_t len;
+    const char *data = luaL_checklstring(L, 1, &len);
+    int hex = wants_hex(L, 2);
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (!md || !EVP_Digest(data, len, out, &n, md, NULL))
+        return luaL_error(L, "core.crypto: the digest failed (OpenSSL)");
+    return push_bytes(L, out, n, hex);
+}
+
 static int l_md5(lua_State *L) { return push_digest(L, EVP_md5()); }
+static int l_sha1(lua_State *L) { return push_digest(L, EVP_sha1()); }
 static int l_sha256(lua_State *L) { return push_digest(L, EVP_sha256()); }
+
+/* hmac(algorithm, key, data[, "hex"]): algorithm is "sha256", "sha1" or "md5". */
+static int l_hmac(lua_State *L)
+{
+    static const char *const names[] = {"sha256", "sha1", "md5", NULL};
+    int which = luaL_checkoption(L, 1, NULL, names);
+    size_t key_len, len;
+    const char *key = luaL_checklstring(L, 2, &key_len);
+    const char *data = luaL_checklstring(L, 3, &len);
+    int hex = wants_hex(L, 4);
+    const EVP_MD *md = which == 0 ? EVP_sha256() : which == 1 ? EVP_sha1() : EVP_md5();
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (key_len > INT_MAX || !md ||
+        !HMAC(md, key, (int)key_len, (const unsigned char *)data, len, out, &n))
+        return luaL_error(L, "core.crypto.hmac: HMAC failed (OpenSSL)");
+    return push_bytes(L, out, n, hex);
+}
+
+/* uuid4() -> a random version 4 UUID (AWS.util.uuid.v4). */
+static int l_uuid4(lua_State *L)
+{
+    char text[37];
+    if (!aws_uuid4(text))
+        return luaL_error(L, "core.crypto.uuid4: no randomness available");
+    lua_pushstring(L, text);
+    return 1;
+}
+
+/* crc32(data) -> the CRC-32 (IEEE) as an unsigned integer. */
+static int l_crc32(lua_State *L)
+{
+    size_t len;
+    const char *data = luaL_checklstring(L, 1, &len);
+    lua_pushinteger(L, (lua_Integer)aws_crc32((const unsigned char *)data, len));
+    return 1;
+}
 
 /* The strbuf is freed before the push can raise: the text is copied out first by Lua. */
 static int push_strbuf(lua_State *L, strbuf *sb, int ok, const char *what)
@@ -119,7 +173,11 @@ void aws_open_crypto(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"md5", l_md5},
+        {"sha1", l_sha1},
         {"sha256", l_sha256},
+        {"hmac", l_hmac},
+        {"crc32", l_crc32},
+        {"uuid4", l_uuid4},
         {"base64_encode", l_base64_encode},
         {"base64_decode", l_base64_decode},
         {"rsa_sha1", l_rsa_sha1},

@@ -1,5 +1,6 @@
 -- AWS.config: global defaults that service constructors override, and the promise dependency.
 local Promise = require "awspromise.promise"
+local config_keys = require "awspromise.config_keys"
 
 local config = {}
 
@@ -42,11 +43,16 @@ function config.new()
     return dependency(executor)
   end
 
-  -- Merges options; nested option tables (httpOptions) merge one level deep.
-  function cfg:update(options)
+  -- Merges options; nested option tables (httpOptions) merge one level deep. Accepts both
+  -- AWS.config:update(options[, allowUnknownKeys]) and AWS.config.update(options[, allowUnknownKeys]);
+  -- the keys are checked by config_keys.lua.
+  function cfg.update(a, ...)
+    local self, options, allow_unknown = cfg, a, ...
+    if a == cfg then options, allow_unknown = ... end
     if type(options) ~= "table" then
       error(Promise.make_error("ConfigError", "AWS.config:update expects a table, got " .. type(options)), 2)
     end
+    options = config_keys.prepare(options, "AWS.config:update", allow_unknown)
     for k, v in pairs(options) do
       if type(v) == "table" and type(self[k]) == "table" and getmetatable(v) == nil and k ~= "credentials" then
         for kk, vv in pairs(v) do self[k][kk] = vv end
@@ -57,6 +63,7 @@ function config.new()
     return self
   end
 
+  config_keys.install(cfg)
   return cfg
 end
 

@@ -13,12 +13,23 @@ AWS.async = Promise.async
 
 AWS.run = core.run
 AWS.loop = {fd = core.fd, timeout = core.timeout, step = core.step, alive = core.alive}
-AWS.util = {delay = core.delay}
+AWS.util = require "awspromise.util"
 
 AWS.config = require("awspromise.config").new()
 core.set_config(AWS.config)
+AWS.util.config = AWS.config -- AWS.util.date.getDate() follows systemClockOffset
+
+-- AWS.Credentials, the provider classes and AWS.CredentialProviderChain (credentials/classes.lua).
+do
+  local classes = require "awspromise.credentials.classes"
+  for _, file in ipairs {"temporary", "cognito", "sso"} do require("awspromise.credentials." .. file) end
+  for name, value in pairs(classes) do
+    if type(value) == "table" and rawget(value, "className") == name then AWS[name] = value end
+  end
+end
 
 AWS.Request = require "awspromise.request"
+AWS.events = require("awspromise.events").emitter -- listeners every request gets
 
 local Service = require "awspromise.service"
 

@@ -23,7 +23,9 @@ local EVENTS = {
   validate = true, build = true, sign = true, send = true, retry = true, success = true,
   error = true, complete = true, httpHeaders = true, httpData = true,
   httpUploadProgress = true, httpDownloadProgress = true,
+  afterBuild = true, extractData = true, extractError = true, httpDone = true, httpError = true,
 }
+Request.EVENTS = EVENTS
 
 -- The life of a request: state -> event -> next state. An event its state does not list is
 -- ignored, which is how a late completion, a second abort or a listener that aborted in the
@@ -85,8 +87,12 @@ function Request.new(service, operation, params, op)
     response = false,
     credentials = false, -- the attempt's, once resolved (customizations presign with them)
     checkResponse = false, -- a customization's look at each parsed reply (customizations/)
+    listeners = Request.globalListeners(), -- AWS.events' listeners (events.lua), or nil
   }, Request)
 end
+
+-- Replaced by events.lua (AWS.events): copies of the global listeners for a new request.
+function Request.globalListeners() return nil end
 
 -- request:on(event, fn): fn(...) is called as JavaScript's listeners are, with the response
 -- (or the error and the response for "error"). Returns the request for chaining.
@@ -128,9 +134,10 @@ local function log(self, status)
   local line = string.format("[AWS %s %s %.3fs %d retries] %s", self.service.serviceIdentifier or "?",
     tostring(status or "-"), elapsed, self.retryCount, self.operation)
   local ok, err
-  if type(logger) == "table" and Promise.callable(logger.write) then
+  local object = type(logger) == "table" or type(logger) == "userdata" -- io.stdout will do
+  if object and Promise.callable(logger.write) then
     ok, err = pcall(logger.write, logger, line .. "\n")
-  elseif type(logger) == "table" and Promise.callable(logger.log) then
+  elseif object and Promise.callable(logger.log) then
     ok, err = pcall(logger.log, logger, line)
   else
     ok, err = pcall(logger, line)
@@ -238,9 +245,15 @@ local function complete_attempt(self, result)
   self.transfer = false
   if getmetatable(result) == error_mt then
     result.hostname = self.hostname
+    if self.listeners then emit(self, "httpError", result, response_of(self, nil, nil, result)) end
     return after_failure(self, result, nil)
   end
+  if self.listeners then require("awspromise.events").http_events(self, result, emit, response_of) end
   local ok, data_or_err = parse_response(self.op.handle, result)
+  if self.listeners then
+    emit(self, ok and "extractData" or "extractError", response_of(self, result, ok and data_or_err or nil,
+      not ok and data_or_err or nil))
+  end
   -- customization hook: a reply that parsed may still be wrong, an error may be retryable
   if self.checkResponse then ok, data_or_err = self.checkResponse(self, ok, data_or_err, result) end
   if ok then return finish(self, "succeed", data_or_err, result) end
@@ -314,6 +327,7 @@ local function begin(self)
   self.httpRequest = http_request
   self.hostname = http_request.hostname
   if self.listeners then fine, err = emit(self, "build", self) end
+  if fine and self.listeners then fine, err = emit(self, "afterBuild", self) end
   if not fine then return finish(self, "fail", as_error(self, err), nil) end
   if not move(self, "built") then return end
   return attempt(self)

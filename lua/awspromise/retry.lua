@@ -70,7 +70,7 @@ function retry.decide(request, err, http)
   if config.correctClockSkew and retry.CLOCK_SKEW[code] then
     local offset = server_offset(http)
     if offset then
-      config.systemClockOffset = offset
+      config.systemClockOffset = offset * 1000 -- milliseconds, as in JavaScript
       retryable = true
     end
   end

@@ -5,6 +5,7 @@ local Promise = require "awspromise.promise"
 local Request = require "awspromise.request"
 local s3 = require "awspromise.s3"
 local customizations = require "awspromise.customizations"
+local config_keys = require "awspromise.config_keys"
 
 local make_error = Promise.make_error
 
@@ -12,13 +13,10 @@ local Service = {}
 Service.__index = Service
 
 -- Keys copied from AWS.config into each client at construction (the JavaScript SDK copies too:
--- later changes to AWS.config affect clients made later).
-local CONFIG_KEYS = {
-  "region", "credentials", "endpoint", "maxRetries", "httpOptions", "s3ForcePathStyle",
-  "paramValidation", "correctClockSkew", "logger", "apiVersions", "sslEnabled", "useFipsEndpoint",
-  "useDualstackEndpoint", "retryDelayOptions", "systemClockOffset", "s3UsEast1RegionalEndpoint",
-  "stsRegionalEndpoints", "hostPrefixEnabled", "s3BucketEndpoint", "idempotencyToken",
-}
+-- later changes to AWS.config affect clients made later): every key of config_keys.lua.
+local CONFIG_KEYS = config_keys.COPIED
+-- Objects a client shares with AWS.config rather than copies.
+local SHARED = {credentials = true, credentialProvider = true, logger = true, token = true}
 
 local function copy(t)
   local c = {}
@@ -30,7 +28,7 @@ local function merged_config(global, options)
   local config = {}
   for _, key in ipairs(CONFIG_KEYS) do
     local v = global[key]
-    config[key] = type(v) == "table" and getmetatable(v) == nil and key ~= "credentials" and copy(v) or v
+    config[key] = type(v) == "table" and getmetatable(v) == nil and not SHARED[key] and copy(v) or v
   end
   for key, v in pairs(options) do
     if key == "httpOptions" and type(v) == "table" then
@@ -141,7 +139,7 @@ function Service.new(global, options, class)
   if options ~= nil and type(options) ~= "table" then
     error(make_error("ConfigError", "service options must be a table, got " .. type(options)), 3)
   end
-  options = options or {}
+  options = config_keys.service_options(global, options or {}, class)
   local self = {globalConfig = global, config = merged_config(global, options)}
   local model
   if class then
@@ -183,8 +181,10 @@ function Service:makeRequest(operation, params, callback)
       error(make_error("InvalidParameterType", "Expected params to be a table, got " .. type(params)), 2)
     end
   end
+  if self.config.params then params = config_keys.bind_params(self, operation, params) end
   local request = Request.new(self, operation, params, op)
   customizations.request(self, request) -- customization hook: per-request listeners
+  config_keys.request(self, request) -- configuration keys that act on replies
   if callback ~= nil then request:send(callback) end
   return request
 end
@@ -298,7 +298,7 @@ function Service:buildHttp(operation, params)
     hostname = host:gsub(":%d+$", "")
     hostnames[host] = hostname
   end
-  return {
+  local http_request = {
     method = req.method,
     url = url,
     headers = req.headers,
@@ -308,6 +308,8 @@ function Service:buildHttp(operation, params)
     authtype = op.authtype,
     sign = false, -- the attempt sets it (a slot now: no table growth per request)
   }
+  config_keys.finish_http(self, op.name, params, http_request) -- customUserAgent, computeChecksums, ...
+  return http_request
 end
 
 -- ---------------------------------------------------------------- credentials and signing
@@ -338,7 +340,7 @@ end
 -- once and reused while the credentials and the clock offset stay the same.
 function Service:signingOptions(creds, region)
   local cached = self.signCache
-  local offset = self.config.systemClockOffset
+  local offset = self.config.systemClockOffset -- milliseconds, as in JavaScript
   local ep = self:resolvedEndpoint()
   local other_region = region ~= nil and region ~= ep.signingRegion
   if cached and not other_region and cached.creds == creds and cached.timeOffset == offset then
@@ -350,7 +352,10 @@ function Service:signingOptions(creds, region)
     sessionToken = creds.sessionToken,
     region = other_region and region or ep.signingRegion,
     service = ep.signingName,
-    timeOffset = offset,
+    timeOffset = offset and offset / 1000,
+    -- s3DisableBodySigning (JavaScript's default true): S3 over https sends UNSIGNED-PAYLOAD
+    unsignedPayload = ep.signingName == "s3" and self.config.s3DisableBodySigning ~= false
+      and ep.url:sub(1, 8) == "https://" or nil,
   }
   -- another region's signing (an SQS queue URL elsewhere) is rare: not cached
   if not other_region then self.signCache = {creds = creds, timeOffset = offset, options = options} end

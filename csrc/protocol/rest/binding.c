@@ -89,12 +89,21 @@ static int index_names(aws_rest_input *b)
     return 1;
 }
 
+/* The wire name of a member bound to the URI, a header or the query string: its locationName,
+ * else the one of the shape it references (JavaScript v2's Shape.create inherits it), else its
+ * own name. */
+static const char *bound_name(const aws_model *m, const cJSON *mem)
+{
+    const char *name = aws_model_trait_string(m, mem, "locationName");
+    return name ? name : mem->string;
+}
+
 static const cJSON *find_uri_member(const aws_model *m, const cJSON *input, const char *label, size_t len)
 {
     const cJSON *members = cJSON_GetObjectItemCaseSensitive(input, "members");
     for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next) {
         const char *loc = aws_model_trait_string(m, mem, "location");
-        const char *name = aws_member_wire_name(m, mem);
+        const char *name = bound_name(m, mem);
         if (loc && strcmp(loc, "uri") == 0 && strlen(name) == len && memcmp(name, label, len) == 0)
             return mem;
     }
@@ -190,7 +199,7 @@ static aws_rest_input *input_build(const aws_model *m, const cJSON *op)
             member_fill(m, mem, where, &mb);
             if ((pass == 1) != (mb.query_map != 0))
                 continue;
-            mb.wire = aws_member_wire_name(m, mem);
+            mb.wire = bound_name(m, mem);
             mb.wire_len = strlen(mb.wire);
             b->has_query_map |= mb.query_map;
             b->has_token |= mb.idempotency_token;
@@ -247,7 +256,7 @@ static output_block *output_build(const aws_model *m, const cJSON *shape)
     const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
     size_t n = count_children(members), bytes = 1;
     for (const cJSON *mem = members ? members->child : NULL; mem; mem = mem->next)
-        bytes += strlen(aws_member_wire_name(m, mem)) + 1;
+        bytes += strlen(bound_name(m, mem)) + 1;
     b->out.members = calloc(n ? n : 1, sizeof *b->out.members);
     b->names = malloc(bytes);
     if (!b->out.members || !b->names) {
@@ -265,7 +274,7 @@ static output_block *output_build(const aws_model *m, const cJSON *shape)
         } else if (strcmp(loc, "header") == 0) {
             member_fill(m, mem, AWS_LOC_HEADER, mb);
             /* response headers arrive lower-cased */
-            const char *name = aws_member_wire_name(m, mem);
+            const char *name = bound_name(m, mem);
             mb->wire = next;
             for (; *name; name++)
                 *next++ = (char)(*name >= 'A' && *name <= 'Z' ? *name - 'A' + 'a' : *name);

@@ -6,6 +6,7 @@
  * type, the idempotency-token callback, out of memory) cannot leak them. */
 #include "protocol/rest/rest.h"
 
+#include "codec/ljson.h"
 #include "codec/percent.h"
 
 #include <stdio.h>
@@ -364,10 +365,19 @@ static void push_header_scalar(lua_State *L, aws_guard *g, const aws_rest_scalar
     int r = aws_scalar_parse(&sc->scalar, AWS_AT_HEADER, s, len, &v, g ? &g->scratch : NULL);
     if (r < 0)
         aws_raise_oom(L, "parse_response");
-    if (r > 0)
-        aws_scalar_push(L, &v);
-    else
+    if (r <= 0) {
         lua_pushnil(L);
+        return;
+    }
+    aws_scalar_push(L, &v);
+    if (kind == AWS_T_STRING && sc->scalar.jsonvalue) { /* JSON text: its Lua value, as JS v2 parses it */
+        size_t n;
+        const char *text = lua_tolstring(L, -1, &n);
+        if (aws_json_decode_value(L, text, n))
+            lua_remove(L, -2); /* the value replaces the text */
+        else
+            lua_pop(L, 1); /* the message: text that is no JSON stays text */
+    }
 }
 
 /* Splits a list header on commas outside double quotes; quoted items lose their quotes and

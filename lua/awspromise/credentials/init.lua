@@ -81,7 +81,14 @@ end
 
 ---------------------------------------------------------------- explicit credentials
 
+local function is_object(value)
+  return require("awspromise.credentials.classes").is_credentials(value)
+end
+
 local function explicit_provider(value)
+  if is_object(value) then -- AWS.Credentials and its provider classes: refreshed by get()
+    return function() return value:getPromise() end
+  end
   if type(value) == "table" and value.accessKeyId ~= nil then
     return function() return Promise.resolve(value) end
   end
@@ -119,7 +126,9 @@ function credentials.chain(opts)
   local self = setmetatable({opts = opts, imds = {}}, Chain)
   if opts.credentials ~= nil then
     self.providers = {{name = "explicit credentials", resolve = explicit_provider(opts.credentials)}}
-    if type(opts.credentials) == "table" and opts.credentials.accessKeyId ~= nil then
+    if is_object(opts.credentials) then
+      self.object = opts.credentials
+    elseif type(opts.credentials) == "table" and opts.credentials.accessKeyId ~= nil then
       self.static = opts.credentials -- a table the user may still edit: watched by fresh()
     end
   else
@@ -135,6 +144,11 @@ end
 
 local function fresh(self, c)
   if not c then return false end
+  local object = self.object
+  if object and (object:needsRefresh() or object.accessKeyId ~= c.accessKeyId
+    or object.secretAccessKey ~= c.secretAccessKey or object.sessionToken ~= c.sessionToken) then
+    return false
+  end
   local s = self.static
   if s then
     local token = s.sessionToken
@@ -162,6 +176,7 @@ end
 
 function Chain:invalidate()
   self.cached = nil
+  if self.object then self.object.expired = true end
 end
 
 -- The cached credentials without any fetch (nil when none or when they need a refresh).
@@ -232,6 +247,17 @@ end
 local per_value = setmetatable({}, {__mode = "k"})
 function credentials.for_config(cfg)
   local value = cfg and cfg.credentials
+  if value == nil and cfg and cfg.credentialProvider ~= nil then -- an AWS.CredentialProviderChain
+    local provider = cfg.credentialProvider
+    local chain = per_value[provider]
+    if not chain then
+      chain = credentials.chain {credentials = function()
+        return provider:resolvePromise():next(function(found) return found:getPromise() end)
+      end}
+      per_value[provider] = chain
+    end
+    return chain
+  end
   if value == nil then return credentials.default() end
   if getmetatable(value) == Chain then return value end
   if type(value) ~= "table" and type(value) ~= "function" and type(value) ~= "userdata" then

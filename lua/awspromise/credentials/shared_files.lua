@@ -83,8 +83,8 @@ local function resolve_profile(ctx, name, chain, first)
     -- loaded on first use: few profiles run a command
     return require("awspromise.credentials.process").credentials(ctx, p.credential_process, name)
   end
-  if p.sso_session or p.sso_start_url then
-    return failed(("profile '%s' uses IAM Identity Center (SSO), which awspromise does not support"):format(name))
+  if p.sso_session or p.sso_start_url or p.sso_account_id then
+    return require("awspromise.credentials.sso").resolve_profile(ctx, p, name)
   end
   if first then
     return nil, ("profile '%s' has no credentials (no aws_access_key_id, role_arn, credential_process " ..

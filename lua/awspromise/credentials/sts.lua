@@ -2,9 +2,11 @@
 -- credentials, and AssumeRoleWithWebIdentity (unsigned) for a web identity token file, which
 -- is also a provider of its own through AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN.
 local core = require "awspromise.core"
+local Promise = require "awspromise.promise"
 local context = require "awspromise.credentials.context"
 
 local raise, message_of = context.raise, context.message_of
+local make_error = Promise.make_error
 local sts = {}
 
 local function form_encode(s)
@@ -35,6 +37,7 @@ local function xml_text(node, ...)
 end
 
 local function endpoint(ctx, region)
+  if ctx.opts.stsEndpoint then return (ctx.opts.stsEndpoint:gsub("/*$", "/")) end
   local ignore = (ctx.getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") or ""):lower() == "true"
   local url = not ignore and (ctx.getenv("AWS_ENDPOINT_URL_STS") or ctx.getenv("AWS_ENDPOINT_URL"))
   if not url then
@@ -46,7 +49,7 @@ local function endpoint(ctx, region)
 end
 
 -- Calls AssumeRole (signed with `source`) or AssumeRoleWithWebIdentity (unsigned, source nil).
-local function call(ctx, action, params, source, region)
+function sts.call(ctx, action, params, source, region)
   local keys = {}
   for k in pairs(params) do keys[#keys + 1] = k end
   table.sort(keys)
@@ -91,19 +94,39 @@ local function session_name(ctx, given)
   return ("awspromise-%d"):format(ctx.opts.now and ctx.opts.now() or os.time())
 end
 
+-- A promise of the MFA code for `serial` from opts.tokenCodeFn(serial, callback(err, code)), as
+-- JavaScript v2 asks for it.
+function sts.token_code(ctx, serial, what)
+  local ask = ctx.opts.tokenCodeFn
+  if not ask then
+    return context.failed(("%s needs an MFA code for %s: give tokenCodeFn(serial, callback)"):format(what, serial))
+  end
+  return Promise.new(function(fulfil, reject)
+    ask(serial, function(err, code)
+      if err ~= nil then return reject(err) end
+      if type(code) ~= "string" or code == "" then
+        return reject(make_error("CredentialsError", "tokenCodeFn gave no MFA code for " .. serial))
+      end
+      fulfil(code)
+    end)
+  end)
+end
+
 -- The role of profile `p` (named `name`) assumed with the credentials `source_promise` brings.
 function sts.assume_role(ctx, p, name, source_promise)
-  if p.mfa_serial then
-    return context.failed(("profile '%s' sets mfa_serial: awspromise cannot prompt for an MFA code"):format(name))
-  end
   local params = {RoleArn = p.role_arn, RoleSessionName = session_name(ctx, p.role_session_name)}
   if p.external_id then params.ExternalId = p.external_id end
   if p.duration_seconds then params.DurationSeconds = p.duration_seconds end
   local region = ctx:region(p)
+  local code = p.mfa_serial and sts.token_code(ctx, p.mfa_serial, ("profile '%s'"):format(name))
   return source_promise:next(function(source)
     ctx:secret(source.secretAccessKey)
     ctx:secret(source.sessionToken)
-    return call(ctx, "AssumeRole", params, source, region)
+    if not code then return sts.call(ctx, "AssumeRole", params, source, region) end
+    return code:next(function(token)
+      params.SerialNumber, params.TokenCode = p.mfa_serial, token
+      return sts.call(ctx, "AssumeRole", params, source, region)
+    end)
   end)
 end
 
@@ -114,7 +137,7 @@ function sts.web_identity(ctx, role_arn, token_file, name, region)
   end
   token = token:gsub("%s+$", "")
   ctx:secret(token)
-  return call(ctx, "AssumeRoleWithWebIdentity",
+  return sts.call(ctx, "AssumeRoleWithWebIdentity",
     {RoleArn = role_arn, RoleSessionName = session_name(ctx, name), WebIdentityToken = token}, nil, region)
 end
 
