@@ -416,8 +416,28 @@ static int l_spawn(lua_State *L)
     return 1;
 }
 
+/* core.setenv(name, value_or_nil): the process environment that children and os.getenv see
+ * (Lua has no way to change it; the Lambda runtime sets _X_AMZ_TRACE_ID per invocation). */
+static int l_setenv(lua_State *L)
+{
+    size_t nlen;
+    const char *name = luaL_checklstring(L, 1, &nlen);
+    const char *value = luaL_optstring(L, 2, NULL);
+    if (nlen == 0 || strchr(name, '=') || strlen(name) != nlen)
+        return aws_raise_error(L, "TypeError", "setenv: '%s' is not an environment variable name", name);
+    size_t vlen = 0;
+    if (value && strlen(value) != (vlen = lua_rawlen(L, 2)))
+        return aws_raise_error(L, "TypeError", "setenv: the value of %s holds a NUL byte", name);
+    int rc = value ? setenv(name, value, 1) : unsetenv(name);
+    if (rc != 0)
+        return aws_raise_error(L, "OutOfMemoryError", "setenv: cannot set %s", name);
+    return 0;
+}
+
 void aws_open_process(lua_State *L)
 {
     lua_pushcfunction(L, l_spawn);
     lua_setfield(L, -2, "spawn");
+    lua_pushcfunction(L, l_setenv);
+    lua_setfield(L, -2, "setenv");
 }

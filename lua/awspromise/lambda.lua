@@ -31,14 +31,10 @@ local lambda = {
   load_handler = handler.load, invoke = handler.invoke, error_document = handler.error_document,
 }
 
--- Lua cannot set an environment variable, so _X_AMZ_TRACE_ID is answered by os.getenv while the
--- runtime runs: the current invocation's trace header, else the real environment.
-local real_getenv = os.getenv
-local current_trace
-
-local function traced_getenv(name)
-  if name == "_X_AMZ_TRACE_ID" and current_trace then return current_trace end
-  return real_getenv(name)
+-- _X_AMZ_TRACE_ID is the current invocation's trace header while the runtime runs (core.setenv:
+-- Lua itself cannot set an environment variable).
+local function set_trace(header)
+  core.setenv("_X_AMZ_TRACE_ID", header)
 end
 
 -- true, value or false, reason, turning the loop until p settles.
@@ -124,7 +120,7 @@ function Runtime:serve_one()
     return nil, ("GET /invocation/next answered %d without an invocation: %s"):format(res.statusCode, res.body)
   end
   local started = core.now()
-  current_trace = res.headers["lambda-runtime-trace-id"]
+  set_trace(res.headers["lambda-runtime-trace-id"])
   local path = "/invocation/" .. id
   local fine, result = self:outcome(res, started)
   local posted
@@ -145,8 +141,7 @@ function Runtime:serve_one()
 end
 
 function Runtime:run(limit)
-  local previous_getenv = os.getenv
-  os.getenv = traced_getenv
+  local previous_trace = os.getenv("_X_AMZ_TRACE_ID")
   local served, err = 0, nil
   while not limit or served < limit do
     local raised, ok
@@ -155,7 +150,7 @@ function Runtime:run(limit)
     if not ok then break end
     served = served + 1
   end
-  os.getenv, current_trace = previous_getenv, nil
+  set_trace(previous_trace)
   return served, err
 end
 
