@@ -425,8 +425,7 @@ static int l_setenv(lua_State *L)
     const char *value = luaL_optstring(L, 2, NULL);
     if (nlen == 0 || strchr(name, '=') || strlen(name) != nlen)
         return aws_raise_error(L, "TypeError", "setenv: '%s' is not an environment variable name", name);
-    size_t vlen = 0;
-    if (value && strlen(value) != (vlen = lua_rawlen(L, 2)))
+    if (value && strlen(value) != lua_rawlen(L, 2))
         return aws_raise_error(L, "TypeError", "setenv: the value of %s holds a NUL byte", name);
     int rc = value ? setenv(name, value, 1) : unsetenv(name);
     if (rc != 0)
