@@ -1,5 +1,6 @@
 -- AWS.config: global defaults that service constructors override, and the promise dependency.
 local Promise = require "awspromise.promise"
+local settings = require "awspromise.settings"
 
 local config = {}
 
@@ -47,6 +48,7 @@ function config.new()
     if type(options) ~= "table" then
       error(Promise.make_error("ConfigError", "AWS.config:update expects a table, got " .. type(options)), 2)
     end
+    settings.check(options, "AWS.config:update")
     for k, v in pairs(options) do
       if type(v) == "table" and type(self[k]) == "table" and getmetatable(v) == nil and k ~= "credentials" then
         for kk, vv in pairs(v) do self[k][kk] = vv end
