@@ -142,7 +142,7 @@ aws_scalar_status aws_scalar_from_lua(lua_State *L, int idx, const aws_scalar_ty
     case AWS_T_TIMESTAMP:
         if (lt == LUA_TNUMBER) {
             out->number = (double)lua_tonumber(L, idx);
-            return isfinite(out->number) ? AWS_SCALAR_OK : AWS_SCALAR_BAD_TIME;
+            return aws_time_in_range(out->number) ? AWS_SCALAR_OK : AWS_SCALAR_BAD_TIME;
         }
         if (lt == LUA_TSTRING) {
             size_t len;

@@ -137,7 +137,15 @@ static int parse_epoch(const char *s, const char *end, double *out)
     return 1;
 }
 
-int aws_time_parse(const char *s, size_t len, double *out)
+#define FIRST_SECOND_OF_YEAR_1 (-62135596800.0)
+#define LAST_SECOND_OF_YEAR_9999 253402300799.999
+
+int aws_time_in_range(double t)
+{
+    return t >= FIRST_SECOND_OF_YEAR_1 && t <= LAST_SECOND_OF_YEAR_9999; /* NaN fails both */
+}
+
+static int parse_any(const char *s, size_t len, double *out)
 {
     const char *end = s + len;
     while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
@@ -149,6 +157,11 @@ int aws_time_parse(const char *s, size_t len, double *out)
     if (end - s >= 20 && ((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
         return parse_http_date(s, end, out);
     return parse_epoch(s, end, out);
+}
+
+int aws_time_parse(const char *s, size_t len, double *out)
+{
+    return parse_any(s, len, out) && aws_time_in_range(*out);
 }
 
 static void split_time(double t, struct tm *tm, int *millis)
@@ -165,6 +178,8 @@ static void split_time(double t, struct tm *tm, int *millis)
 
 int aws_time_iso8601(strbuf *sb, double t)
 {
+    if (!aws_time_in_range(t))
+        return 0;
     struct tm tm;
     int millis;
     split_time(t, &tm, &millis);
@@ -181,6 +196,8 @@ int aws_time_iso8601(strbuf *sb, double t)
 
 int aws_time_http(strbuf *sb, double t)
 {
+    if (!aws_time_in_range(t))
+        return 0;
     struct tm tm;
     time_t secs = (time_t)floor(t);
     gmtime_r(&secs, &tm);

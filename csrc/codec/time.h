@@ -13,9 +13,14 @@ int64_t aws_days_from_civil(int64_t y, int m, int d);
  * one of them is not a digit. */
 int aws_digits(const char *s, const char *end, int n, int *out);
 
+/* 1 when t (epoch seconds) lies in years 0001 to 9999, the years every spelling can hold; beyond
+ * them time_t conversions and gmtime_r stop being defined. */
+int aws_time_in_range(double t);
+
 /* Parses ISO 8601 (2014-04-29T18:30:38Z, fractions, +hh:mm offsets, a space for T, a date
  * alone), an HTTP date (Tue, 29 Apr 2014 18:30:38 GMT) or epoch seconds ("1398796238.5").
- * Returns 1 and the epoch seconds in *out, or 0 when the text is none of these. */
+ * Returns 1 and the epoch seconds in *out, or 0 when the text is none of these or lies outside
+ * aws_time_in_range. The formatters below return 0 for a time outside it. */
 int aws_time_parse(const char *s, size_t len, double *out);
 /* 2014-04-29T18:30:38Z; with .sss when t has a fractional part (millisecond precision). */
 int aws_time_iso8601(strbuf *sb, double t);

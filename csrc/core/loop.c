@@ -315,6 +315,10 @@ aws_timer *aws_timer_start(aws_loop *lp, double ms, aws_timer_cb cb, void *ud)
         return NULL;
     if (ms < 0)
         ms = 0;
+    /* Past 2^53 microseconds the cast below would be undefined and the sum could wrap into the
+     * past (delay(math.huge) firing at once): such a timer is clamped to ~285 years, i.e. never. */
+    if (!(ms <= AWS_TIMER_MAX_MS))
+        ms = AWS_TIMER_MAX_MS;
     t->due = now_us() + (uint64_t)(ms * 1000.0);
     t->seq = lp->timer_seq++;
     t->cb = cb;
@@ -598,6 +602,16 @@ static int l_now(lua_State *L)
     return 1;
 }
 
+/* core.report_error(err[, what]): hands an error raised by user code that has no caller to
+ * return to (a send callback, a complete listener) to AWS.config.onUncaughtError. */
+static int l_report_error(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    const char *what = luaL_optstring(L, 2, "callback");
+    aws_report_error(L, upvalue_loop(L), 1, what);
+    return 0;
+}
+
 static int l_in_step(lua_State *L)
 {
     lua_pushboolean(L, upvalue_loop(L)->in_step > 0);
@@ -769,7 +783,7 @@ void aws_open_loop(lua_State *L)
         {"step", l_step},       {"run", l_run},         {"fd", l_fd},
         {"timeout", l_timeout}, {"alive", l_alive},     {"in_step", l_in_step},
         {"set_config", l_set_config}, {"timer", l_timer}, {"now", l_now},
-        {NULL, NULL},
+        {"report_error", l_report_error}, {NULL, NULL},
     };
     /* stack: module, loop */
     lua_pushvalue(L, -1);

@@ -30,6 +30,8 @@ void aws_open_loop(lua_State *L);
 aws_loop *aws_loop_of(lua_State *L);
 /* Queues a job of `kind` whose values are the ones at a, b and c. */
 void aws_jobs_push(lua_State *L, aws_loop *lp, int kind, int a, int b, int c);
+/* Delays above AWS_TIMER_MAX_MS (2^53 microseconds, about 285 years) are clamped to it. */
+#define AWS_TIMER_MAX_MS 9007199254740.992
 aws_timer *aws_timer_start(aws_loop *lp, double ms, aws_timer_cb cb, void *ud);
 void aws_timer_cancel(aws_loop *lp, aws_timer *t);
 int aws_io_watch(aws_loop *lp, int fd, uint32_t events, aws_io_cb cb, void *ud);

@@ -212,6 +212,8 @@ static void push_transport_error(lua_State *L, const char *code, const char *mes
     lua_setfield(L, -2, "retryable");
 }
 
+#define OUR_OOM "out of memory while receiving the response"
+#define OVERSIZE_HEADER "libcurl refused the response: a header line over its 100 KiB limit, or out of memory"
 static void push_curl_error(lua_State *L, transfer *t, CURLcode rc)
 {
     const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
@@ -233,9 +235,9 @@ static void push_curl_error(lua_State *L, transfer *t, CURLcode rc)
         /* A certificate or URL does not fix itself between attempts. */
         push_transport_error(L, "NetworkingError", detail, 0);
         break;
-    case CURLE_WRITE_ERROR:
-    case CURLE_OUT_OF_MEMORY:
-        push_transport_error(L, "NetworkingError", "out of memory while receiving the response", 0);
+    case CURLE_WRITE_ERROR: /* on_body and on_header fail only when our memory does */
+    case CURLE_OUT_OF_MEMORY: /* mostly libcurl's 100 KiB limit on one header line, not memory */
+        push_transport_error(L, "NetworkingError", rc == CURLE_WRITE_ERROR ? OUR_OOM : t->errbuf[0] ? t->errbuf : OVERSIZE_HEADER, 0);
         break;
     default:
         push_transport_error(L, "NetworkingError", detail, 1);

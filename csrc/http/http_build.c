@@ -134,6 +134,12 @@ int http_has_header(const header_list *hl, const char *name)
     return 0;
 }
 
+/* 1 when s holds a CR, an LF or a NUL: bytes that would end or cut a header line. */
+static int has_line_break(const char *s, size_t len)
+{
+    return memchr(s, '\r', len) || memchr(s, '\n', len) || memchr(s, '\0', len);
+}
+
 /* Reads opts.headers into hl; every name and value is a string held by the opts table, or by
  * the keep-alive table for values given as numbers. */
 static void collect_headers(lua_State *L, int opts, int keepalive, header_list *hl)
@@ -167,8 +173,9 @@ static void collect_headers(lua_State *L, int opts, int keepalive, header_list *
             lua_rawseti(L, keepalive, (lua_Integer)lua_rawlen(L, keepalive) + 1);
         }
         const char *value = lua_tolstring(L, -1, &vlen);
-        if (strpbrk(name, "\r\n:") || memchr(value, '\r', vlen) || memchr(value, '\n', vlen))
-            aws_raise_error(L, "InvalidParameter", "http: header '%s' has a CR, LF or colon in its name or a CR or LF in its value", name);
+        /* a NUL would cut the line libcurl sends while the signature covers the whole value */
+        if (strpbrk(name, "\r\n:") || strlen(name) != nlen || has_line_break(value, vlen))
+            aws_raise_error(L, "InvalidParameter", "http: header '%s' has a CR, LF, NUL or colon in its name or a CR, LF or NUL in its value", name);
         header_push(L, hl, name, nlen, value, vlen);
         lua_pop(L, 1);
     }
@@ -195,9 +202,15 @@ static void read_signing(lua_State *L, int sign, http_signing *s)
     size_t n;
     sigv4_params *p = &s->params;
     memset(s, 0, sizeof *s);
-    p->access_key_id = opt_string(L, sign, "opts.sign", "accessKeyId", &n);
+    size_t id_len = 0, token_len = 0;
+    p->access_key_id = opt_string(L, sign, "opts.sign", "accessKeyId", &id_len);
     p->secret_access_key = opt_string(L, sign, "opts.sign", "secretAccessKey", &p->secret_len);
-    p->session_token = opt_string(L, sign, "opts.sign", "sessionToken", &n);
+    p->session_token = opt_string(L, sign, "opts.sign", "sessionToken", &token_len);
+    /* the key id and the token become header values, the secret an HMAC key read up to a NUL */
+    if ((p->access_key_id && has_line_break(p->access_key_id, id_len)) ||
+        (p->secret_access_key && has_line_break(p->secret_access_key, p->secret_len)) ||
+        (p->session_token && has_line_break(p->session_token, token_len)))
+        aws_raise_error(L, "CredentialsError", "http: opts.sign credentials contain a CR, LF or NUL character");
     p->region = opt_string(L, sign, "opts.sign", "region", &n);
     p->service = opt_string(L, sign, "opts.sign", "service", &n);
     if (!p->access_key_id || !p->secret_access_key)

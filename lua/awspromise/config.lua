@@ -1,6 +1,7 @@
 -- AWS.config: global defaults that service constructors override, and the promise dependency.
 local Promise = require "awspromise.promise"
 local config_keys = require "awspromise.config_keys"
+local settings = require "awspromise.settings"
 
 local config = {}
 
@@ -53,6 +54,7 @@ function config.new()
       error(Promise.make_error("ConfigError", "AWS.config:update expects a table, got " .. type(options)), 2)
     end
     options = config_keys.prepare(options, "AWS.config:update", allow_unknown)
+    settings.check(options, "AWS.config:update")
     for k, v in pairs(options) do
       if type(v) == "table" and type(self[k]) == "table" and getmetatable(v) == nil and k ~= "credentials" then
         for kk, vv in pairs(v) do self[k][kk] = vv end

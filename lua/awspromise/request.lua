@@ -128,6 +128,17 @@ local function emit(self, event, ...)
   return true
 end
 
+-- Listeners after the outcome is decided (error, complete) have no one to fail: each is called,
+-- and what one raises goes to AWS.config.onUncaughtError, as a send callback's error does.
+local function notify(self, event, ...)
+  local list = self.listeners[event]
+  if not list then return end
+  for i = 1, #list do
+    local ok, err = pcall(list[i], ...)
+    if not ok then core.report_error(err, "'" .. event .. "' listener") end
+  end
+end
+
 local function log(self, status)
   local logger = self.service.config.logger
   local elapsed = (core.now() - (self.startClock or core.now())) / 1000
@@ -206,9 +217,9 @@ local function finish(self, event, value, http_response)
       value.requestId = value.requestId or response.requestId
       value.statusCode = value.statusCode or response.statusCode
     end
-    if listeners then emit(self, "error", value, response) end
+    if listeners then notify(self, "error", value, response) end
   end
-  if listeners then emit(self, "complete", response) end
+  if listeners then notify(self, "complete", response) end
   if self.service.config.logger then
     log(self, response.statusCode or (not ok and type(value) == "table" and value.code))
   end
@@ -365,7 +376,11 @@ function Request:send(callback)
     if not Promise.callable(callback) then
       error(make_error("InvalidParameter", "request:send: the callback must be callable"), 2)
     end
-    self.outcome:next(function(data) callback(nil, data) end, function(err) callback(err, nil) end)
+    local function call_back(err, data)
+      local ok, raised = pcall(callback, err, data)
+      if not ok then core.report_error(raised, "request:send callback") end
+    end
+    self.outcome:next(function(data) call_back(nil, data) end, function(err) call_back(err, nil) end)
   else
     core.mark_handled(self.outcome)
   end

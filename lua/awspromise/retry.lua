@@ -16,6 +16,10 @@ retry.THROTTLING = set {
   "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
   "EC2ThrottledException",
 }
+-- Transient whatever the status (S3 answers RequestTimeout with 400).
+retry.TRANSIENT = set {"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"}
+-- Server faults that S3 may also report inside a 200 reply (CopyObject, CompleteMultipartUpload).
+retry.SERVER_FAULT = set {"InternalError", "InternalFailure", "ServiceUnavailable"}
 retry.EXPIRED_CREDENTIALS = set {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
 retry.CLOCK_SKEW = set {
   "RequestTimeTooSkewed", "RequestExpired", "InvalidSignatureException", "SignatureDoesNotMatch",
@@ -39,7 +43,8 @@ function retry.backoff(options, n, err)
   options = options or {}
   if options.customBackoff then
     local ms = options.customBackoff(n, err)
-    if type(ms) ~= "number" or ms < 0 then return nil end
+    -- like a negative delay, NaN means "do not retry" (and a timer could not take it)
+    if type(ms) ~= "number" or ms ~= ms or ms < 0 then return nil end
     return ms
   end
   local base = options.base or 100
@@ -59,6 +64,10 @@ function retry.decide(request, err, http)
     return nil
   end
   local retryable = err.retryable
+  local status = err.statusCode or 0
+  local bucket_region = http and http.headers and http.headers["x-amz-bucket-region"]
+  if bucket_region and err.region == nil then err.region = bucket_region end
+  if retry.TRANSIENT[code] or (retry.SERVER_FAULT[code] and status == 200) then retryable = true end
   if retry.THROTTLING[code] or err.statusCode == 429 then
     err.throttling = true
     retryable = true
@@ -74,9 +83,11 @@ function retry.decide(request, err, http)
       retryable = true
     end
   end
-  if retryable == nil then retryable = (err.statusCode or 0) >= 500 end
+  if retryable == nil then retryable = status >= 500 end
   err.retryable = retryable and true or false
-  if not retryable or request.retryCount >= service:maxRetries() then return nil end
+  local max = service:maxRetries()
+  -- a NaN set after construction (settings.lua checks only then) must still end the retries
+  if not retryable or max ~= max or request.retryCount >= max then return nil end
   return retry.backoff(service:retryDelayOptions(), request.retryCount, err)
 end
 

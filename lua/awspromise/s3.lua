@@ -75,6 +75,11 @@ local function decide(endpoint, bucket, path, options)
   if type(bucket) ~= "string" or bucket == "" then
     fail("S3 bucket name must be a non-empty string, got " .. (type(bucket) == "string" and "''" or type(bucket)))
   end
+  -- "." and ".." are dot segments a normalizing proxy or server resolves out of the bucket, and
+  -- a "/" would move the rest of the name into the key.
+  if bucket == "." or bucket == ".." or bucket:find("/", 1, true) then
+    fail(("S3 bucket name %q is not a bucket name: it is '.' or '..' or contains '/'"):format(bucket))
+  end
   if type(path) ~= "string" or path:byte(1) ~= SLASH then
     fail("s3.address: the request path must be a string that starts with '/', got "
       .. (type(path) == "string" and ("'" .. path .. "'") or type(path)))

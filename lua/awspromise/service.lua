@@ -4,6 +4,7 @@ local core = require "awspromise.core"
 local Promise = require "awspromise.promise"
 local Request = require "awspromise.request"
 local s3 = require "awspromise.s3"
+local settings = require "awspromise.settings"
 local customizations = require "awspromise.customizations"
 local config_keys = require "awspromise.config_keys"
 
@@ -141,6 +142,7 @@ function Service.new(global, options, class)
   end
   options = config_keys.service_options(global, options or {}, class)
   local self = {globalConfig = global, config = merged_config(global, options)}
+  settings.check(self.config, "service options")
   local model
   if class then
     local models = require "awspromise.models"

@@ -27,6 +27,15 @@ Paths (a trailing slash is ignored; the JSON protocol posts to the endpoint's pa
   /_recorded/<key>             200 with the requests recorded under key, oldest first
   /_record_root/<key>          from now on, requests to / are recorded under key too (a client that
                                keeps only the host of a URL, e.g. SQS's QueueUrl)
+  /_reply/<key> with {"sequence": [reply, ...]}: the n-th request gets the n-th reply, the last
+                               one repeats (a fault, then a recovery)
+  /deepjson/<depth>            200 with a JSON body nested <depth> objects deep ({"m":{"m":...}})
+  /hugeheader/<bytes>          200 {} with one x-amz-meta-huge header of <bytes> bytes
+  /hugebody/<bytes>            200 with a JSON body of <bytes> bytes ({"v": "xxxx..."}), streamed
+  /truncated                   promises a 100-byte JSON body, sends 20 and closes (no reset)
+  /reset_before                reads the request and resets the connection before any byte
+  /reset_headers               sends half a status line and headers, then resets
+  /stall_body                  sends the headers and 10 of 1000 body bytes, then stalls for ever
 Prints "PORT <n>" first; exits when its parent dies or on SIGTERM."""
 import json
 import os
@@ -186,6 +195,9 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.close()
             self.close_connection = True
             return
+        if kind in HOSTILE:
+            bump(kind)
+            return HOSTILE[kind](self, parts)
         if kind == "never":
             bump("never")
             while True:
@@ -217,11 +229,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def record(self, key, body):
         with lock:
-            recorded.setdefault(key, []).append({
+            seen = recorded.setdefault(key, [])
+            seen.append({
                 "method": self.command, "path": self.path,
                 "headers": {name.lower(): value for name, value in self.headers.items()},
                 "body": body.decode("latin-1")})
             canned = replies.get(key, {})
+            if "sequence" in canned:
+                sequence = canned["sequence"]
+                canned = sequence[min(len(seen), len(sequence)) - 1]
         payload = canned.get("body", "{}").encode("latin-1")
         self.send_response(canned.get("status", 200))
         for name, value in canned.get("headers", {"Content-Type": "application/x-amz-json-1.0"}).items():
@@ -233,6 +249,79 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
+
+
+def reset(handler):
+    """Closes with an RST (SO_LINGER 0): the client sees ECONNRESET, not a clean end."""
+    handler.wfile.flush()
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.connection.close()
+    handler.close_connection = True
+
+
+def send_json_head(handler, length, extra=()):
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/x-amz-json-1.1")
+    handler.send_header("Content-Length", str(length))
+    for name, value in extra:
+        handler.send_header(name, value)
+    handler.end_headers()
+
+
+def deep_json(handler, parts):
+    depth = int(parts[1])
+    body = ('{"m":' * depth + "{}" + "}" * depth).encode()
+    send_json_head(handler, len(body))
+    handler.wfile.write(body)
+
+
+def huge_header(handler, parts):
+    send_json_head(handler, 2, [("x-amz-meta-huge", "h" * int(parts[1]))])
+    handler.wfile.write(b"{}")
+
+
+def huge_body(handler, parts):
+    size = int(parts[1])
+    head, tail = b'{"v": "', b'"}'
+    send_json_head(handler, size)
+    handler.wfile.write(head)
+    left = size - len(head) - len(tail)
+    chunk = b"x" * (1 << 20)
+    while left > 0:
+        piece = chunk[:min(left, len(chunk))]
+        handler.wfile.write(piece)
+        left -= len(piece)
+    handler.wfile.write(tail)
+
+
+def truncated(handler, parts):
+    send_json_head(handler, 100)
+    handler.wfile.write(b'{"v": "only twenty')
+    handler.wfile.flush()
+    handler.close_connection = True
+
+
+def reset_before(handler, parts):
+    reset(handler)
+
+
+def reset_headers(handler, parts):
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Le")
+    reset(handler)
+
+
+def stall_body(handler, parts):
+    send_json_head(handler, 1000)
+    handler.wfile.write(b'{"v": "12')
+    handler.wfile.flush()
+    while True:
+        time.sleep(3600)
+
+
+HOSTILE = {
+    "deepjson": deep_json, "hugeheader": huge_header, "hugebody": huge_body, "truncated": truncated,
+    "reset_before": reset_before, "reset_headers": reset_headers, "stall_body": stall_body,
+}
 
 
 def watch_parent(parent):
@@ -265,9 +354,16 @@ def open_stalled_listener():
         _stall_keep.append(filler)
 
 
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # a client that resets or goes away mid-fault is part of the game, not news
+        if os.environ.get("FAULT_SERVER_LOG"):
+            super().handle_error(request, client_address)
+
+
 def main():
     open_stalled_listener()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     print("PORT %d" % server.server_address[1], flush=True)
     print("PID %d" % os.getpid(), flush=True)

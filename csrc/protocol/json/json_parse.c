@@ -114,7 +114,7 @@ static int push_scalar(lua_State *L, aws_kind kind, const cJSON *node, aws_guard
 static int push_value(lua_State *L, const aws_model *m, const cJSON *ref, const cJSON *node, aws_guard *g, int depth)
 {
     if (depth > JSON_PARSE_MAX_DEPTH)
-        luaL_error(L, "parse_response: JSON nested deeper than %d levels", JSON_PARSE_MAX_DEPTH);
+        aws_raise_serialization(L, "the response JSON is nested deeper than %d levels", JSON_PARSE_MAX_DEPTH);
     luaL_checkstack(L, 4, "parse_response: nesting too deep");
     if (cJSON_IsNull(node))
         return 0;

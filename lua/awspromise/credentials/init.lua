@@ -69,6 +69,10 @@ local function normalize(raw, source)
   if type(secret) ~= "string" or secret == "" then return nil, "secretAccessKey is missing" end
   if token ~= nil and type(token) ~= "string" then return nil, "sessionToken must be a string" end
   if token == "" then token = nil end
+  -- A CR or LF would go out as a header line of its own, a NUL would cut the value short.
+  for name, value in pairs {accessKeyId = id, secretAccessKey = secret, sessionToken = token} do
+    if value:find("[\r\n%z]") then return nil, name .. " contains a CR, LF or NUL character" end
+  end
   local expire = raw.expireTime
   if expire ~= nil then
     local t = context.parse_time(expire)
