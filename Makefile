@@ -48,7 +48,7 @@ INST_LUADIR ?= /usr/local/share/lua/5.4
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all deps test spec unit integration layers lint check-size print-version valgrind asan bench demo install clean
+.PHONY: all deps test spec unit integration layers lint check-size print-version valgrind asan fuzz bench demo install clean
 
 all: $(CORE)
 
@@ -125,6 +125,27 @@ asan:
 	LD_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=98 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LUA_CPATH="$(CURDIR)/build-asan/?.so;;" $(BUSTED) --cpath="$(CURDIR)/build-asan/?.so" $(BUSTED_ARGS) spec
+
+# libFuzzer: every fuzz/NAME_fuzz.c is built against the whole C tree (clang, ASan, UBSan) and run
+# for FUZZ_SECONDS from fuzz/corpus/NAME_fuzz/ (when it exists); what it learns is kept in
+# $(BUILD)/fuzz/NAME_fuzz.corpus/, crashes are written beside it.
+FUZZ_SECONDS ?= 20
+FUZZ_CC ?= clang
+FUZZ_FLAGS ?= -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_TARGETS = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/*_fuzz.c))
+
+$(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c $(SOURCES)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 $(FUZZ_FLAGS) $(INCLUDES) -DAWSPROMISE_VERSION='"$(VERSION)"' -o $@ $< $(SOURCES) \
+	  $(LIBS) -llua5.4
+
+fuzz: $(FUZZ_TARGETS)
+	set -e; for target in $(FUZZ_TARGETS); do \
+	  name=$$(basename $$target); mkdir -p $$target.corpus; \
+	  seeds=$$(test -d fuzz/corpus/$$name && echo fuzz/corpus/$$name || true); \
+	  (cd $(BUILD)/fuzz && ./$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $$name.corpus $${seeds:+$(CURDIR)/$$seeds}); \
+	done
 
 # The seed's examples against local S3 (s3rver), DynamoDB (dynalite) and an EC2 fixture, behind
 # a front that checks every signature; the services stop when the run ends, whatever happens.
