@@ -20,7 +20,7 @@ Routes (the paths the SDK sends; the name in the path picks the script):
   GET  /_stats                         JSON {"streams": started, "finished": sent to the end,
                                        "disconnected": ended by the client, "active": in progress}
 The pause between events is 0.15 s, or $EVENTSTREAM_FIXTURE_DELAY seconds.
-Prints "PORT <n>" first; exits when its parent dies or on SIGTERM."""
+Prints "PORT <n>" and "PID <pid>" first; exits when its parent dies or on SIGTERM."""
 import json
 import os
 import re
@@ -170,7 +170,7 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         m = re.match(r"^/model/([^/]+)/converse-stream$", path)
         script, extra = None, {}
-        if m:
+        if m and m.group(1) in ("chat", "throttle", "badcrc", "slow"):
             script = converse(m.group(1))
         elif re.match(r"^/2021-11-15/functions/([^/]+)/response-streaming-invocations$", path):
             script = invoke(path.split("/")[3])
@@ -221,8 +221,8 @@ def watch_parent(parent):
 def main():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    print("PORT %d" % server.server_address[1], flush=True)
     threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
+    print("PORT %d\nPID %d" % (server.server_address[1], os.getpid()), flush=True)
     server.serve_forever()
 
 

@@ -59,6 +59,11 @@ local function dequeue(self)
   return ev
 end
 
+local function drop_queue(self)
+  for i = self.first, self.last do self.queue[i] = nil end
+  self.first, self.last = 1, 0
+end
+
 local function wake(self)
   local waiter = self.waiter
   if waiter then
@@ -67,31 +72,37 @@ local function wake(self)
   end
 end
 
-local function call_all(list, ...)
-  for i = 1, #list do
-    local ok, err = pcall(list[i], ...)
-    if not ok then return false, err end
+-- The end or the error, told on a turn of its own: a listener that raises is reported as any
+-- timer callback's error (AWS.config.onUncaughtError), the stream being over by then.
+local function announce(list, value)
+  for _, fn in ipairs(list) do
+    core.timer(0, function() fn(value) end)
   end
-  return true
 end
 
 local stop
 
--- Hands queued events to data listeners (when there are any), then the end or the error.
+-- Hands queued events to data listeners (when there are any), then the end or the error. A data
+-- listener that raises ends the stream with its error.
 local function flush(self)
   local data = self.listeners.data
   while #data > 0 and self.first <= self.last do
-    local ok, err = call_all(data, dequeue(self))
-    if not ok then
-      stop(self, type(err) == "table" and err or Promise.make_error("EventStreamError", tostring(err)))
+    local ev = dequeue(self)
+    for _, fn in ipairs(data) do
+      local ok, err = pcall(fn, ev)
+      if not ok then
+        stop(self, type(err) == "table" and err or Promise.make_error("EventStreamError", tostring(err)))
+        drop_queue(self)
+        break
+      end
     end
   end
   if self.ended and not self.announced and self.first > self.last then
     self.announced = true
     if self.err then
-      call_all(self.listeners.error, self.err)
+      announce(self.listeners.error, self.err)
     elseif not self.closed then
-      call_all(self.listeners["end"])
+      announce(self.listeners["end"])
     end
   end
   wake(self)
@@ -155,6 +166,14 @@ function EventStream:on(event, fn)
   end
   local list = self.listeners[event]
   list[#list + 1] = fn
+  -- a listener that comes after the end is still told, as a promise settled earlier would
+  if self.announced then
+    if event == "error" and self.err then
+      announce({fn}, self.err)
+    elseif event == "end" and not self.err and not self.closed then
+      announce({fn})
+    end
+  end
   -- what is already queued (or the end) is told on a later turn, never inside on()
   if not self.flushTimer then
     self.flushTimer = core.timer(0, function()
@@ -200,8 +219,7 @@ end
 function EventStream:close()
   if self.ended then return self end
   self.closed = true
-  for i = self.first, self.last do self.queue[i] = nil end
-  self.first, self.last = 1, 0
+  drop_queue(self)
   stop(self, nil)
   flush(self)
   return self

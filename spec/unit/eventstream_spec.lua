@@ -242,3 +242,94 @@ describe("event-stream reader (model events)", function()
     assert.matches("StartTalk sends an input event stream", err.message)
   end)
 end)
+
+describe("EventStream (the Lua stream object, fed by hand)", function()
+  local EventStream = require("awspromise.eventstream").EventStream
+  local AWS = require "awspromise"
+
+  local function fake_transfer()
+    local t = {resumed = 0, aborted = 0}
+    function t.resume() t.resumed = t.resumed + 1 end
+    function t.abort() t.aborted = t.aborted + 1 end
+    return t
+  end
+
+  local function converse_stream(transfer)
+    return EventStream.new(operation("bedrockruntime", "ConverseStream"), transfer, {})
+  end
+
+  it("pauses the transfer when unread events pile up and resumes it as a reader drains them", function()
+    local transfer = fake_transfer()
+    local stream = converse_stream(transfer)
+    local accepted, pushes = true, 0
+    while accepted and pushes < 1000 do
+      pushes = pushes + 1
+      accepted = stream:push(enc.event("contentBlockStop", '{"contentBlockIndex":' .. pushes .. '}'))
+    end
+    assert.equal(64, pushes)
+    local next_event = stream:events()
+    for i = 1, 47 do assert.equal(i, next_event().contentBlockStop.contentBlockIndex) end
+    assert.equal(0, transfer.resumed)
+    assert.equal(48, next_event().contentBlockStop.contentBlockIndex)
+    assert.equal(1, transfer.resumed)
+    assert.is_true(stream:push(enc.event("contentBlockStop", '{"contentBlockIndex":65}')))
+    stream:finish({statusCode = 200})
+    local rest = 0
+    for _ in next_event do rest = rest + 1 end
+    assert.equal(17, rest)
+  end)
+
+  it("close() aborts the transfer once, stops the iterator and lets all() fulfil with nothing", function()
+    local transfer = fake_transfer()
+    local stream = converse_stream(transfer)
+    stream:push(enc.event("messageStart", '{"role":"assistant"}'))
+    stream:close()
+    stream:close()
+    assert.equal(1, transfer.aborted)
+    assert.is_nil(stream:events()())
+    local events = stream:all():await()
+    assert.same({}, events)
+  end)
+
+  it("a data listener that raises ends the stream with its error and stops the transfer", function()
+    local transfer = fake_transfer()
+    local stream = converse_stream(transfer)
+    local told
+    stream:on("data", function() error("listener broke") end)
+    stream:on("error", function(err) told = err end)
+    AWS.run()
+    stream:push(enc.event("messageStart", '{"role":"assistant"}') .. enc.event("messageStart", '{"role":"x"}'))
+    AWS.run()
+    assert.equal(1, transfer.aborted)
+    assert.equal("EventStreamError", told.code)
+    assert.matches("listener broke", told.message)
+  end)
+
+  it("reports a stream cut short by the end of the body", function()
+    local stream = converse_stream(fake_transfer())
+    local whole = enc.event("messageStart", '{"role":"assistant"}')
+    stream:push(whole .. whole:sub(1, 10))
+    stream:finish({statusCode = 200})
+    local state, err = require("support.loop").settle(stream:all())
+    assert.equal("rejected", state)
+    assert.matches("ended inside a message", err.message)
+    -- told again to a listener that comes late, and to a second all()
+    local late
+    stream:on("error", function(e) late = e end)
+    AWS.run()
+    assert.equal(err, late)
+    assert.equal("rejected", (require("support.loop").settle(stream:all())))
+  end)
+
+  it("tells a late end listener and fulfils a late all() of an ended stream", function()
+    local stream = converse_stream(fake_transfer())
+    stream:push(enc.event("messageStart", '{"role":"assistant"}'))
+    stream:finish({statusCode = 200})
+    assert.same({{messageStart = {role = "assistant"}}}, stream:all():await())
+    local ended = false
+    stream:on("end", function() ended = true end)
+    AWS.run()
+    assert.is_true(ended)
+    assert.same({}, stream:all():await())
+  end)
+end)
