@@ -32,28 +32,17 @@
 #define TRANSFER_MT "awspromise.Transfer"
 #define USER_AGENT "awspromise/" AWSPROMISE_VERSION " lua/5.4" /* version.lua, by the Makefile */
 
-/* UV_DONE: the promise, or the completion function of the callback form (whose argument is
- * UV_CONTEXT). */
-enum { UV_DONE = 1, UV_CONTEXT, UV_BODY, UV_ON_UPLOAD, UV_ON_DOWNLOAD, UV_OPTS, UV_TRANSFER_COUNT = UV_OPTS };
-
 static const char engine_key = 'H';
 
 /* ---------------------------------------------------------------- libcurl callbacks (no Lua) */
 
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
+void http_mark_due(transfer *t)
 {
-    transfer *t = ud;
-    size_t len = size * n;
-    return sb_append(&t->body, data, len) ? len : 0;
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *ud)
-{
-    transfer *t = ud;
-    size_t len = size * n;
-    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
-        sb_reset(&t->head);
-    return sb_append(&t->head, data, len) ? len : 0;
+    if (t->due_queued)
+        return;
+    t->due_queued = 1;
+    t->due_next = t->h->due;
+    t->h->due = t;
 }
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
@@ -63,11 +52,8 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     t->down_now = dlnow;
     t->up_total = ultotal;
     t->up_now = ulnow;
-    if (!t->progress_queued && (dlnow != t->down_told || ulnow != t->up_told)) {
-        t->progress_queued = 1;
-        t->progress_next = t->h->progressed;
-        t->h->progressed = t;
-    }
+    if (dlnow != t->down_told || ulnow != t->up_told)
+        http_mark_due(t);
     return 0;
 }
 
@@ -170,7 +156,7 @@ static void unlink_active(http_engine *h, transfer *t)
 static void unlink_waiting(http_engine *h, transfer *t);
 static void pump_waiting(lua_State *L, http_engine *h);
 
-static void release(lua_State *L, transfer *t)
+void http_release(lua_State *L, transfer *t)
 {
     http_engine *h = t->h;
     unlink_waiting(h, t);
@@ -187,13 +173,13 @@ static void release(lua_State *L, transfer *t)
     t->headers = NULL;
     sb_free(&t->body);
     sb_free(&t->head);
-    if (t->progress_queued) {
-        transfer **link = &h->progressed;
+    if (t->due_queued) {
+        transfer **link = &h->due;
         while (*link && *link != t)
-            link = &(*link)->progress_next;
+            link = &(*link)->due_next;
         if (*link)
-            *link = t->progress_next;
-        t->progress_queued = 0;
+            *link = t->due_next;
+        t->due_queued = 0;
     }
     if (t->active) {
         t->active = 0;
@@ -205,7 +191,7 @@ static void release(lua_State *L, transfer *t)
     }
 }
 
-static void push_transport_error(lua_State *L, const char *code, const char *message, int retryable)
+void http_push_transport_error(lua_State *L, const char *code, const char *message, int retryable)
 {
     aws_push_error(L, code, message);
     lua_pushboolean(L, retryable);
@@ -219,11 +205,11 @@ static void push_curl_error(lua_State *L, transfer *t, CURLcode rc)
     const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
-        push_transport_error(L, "TimeoutError", detail, 1);
+        http_push_transport_error(L, "TimeoutError", detail, 1);
         break;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
-        push_transport_error(L, "UnknownEndpoint", detail, 1);
+        http_push_transport_error(L, "UnknownEndpoint", detail, 1);
         break;
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
@@ -233,64 +219,26 @@ static void push_curl_error(lua_State *L, transfer *t, CURLcode rc)
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
         /* A certificate or URL does not fix itself between attempts. */
-        push_transport_error(L, "NetworkingError", detail, 0);
+        http_push_transport_error(L, "NetworkingError", detail, 0);
         break;
     case CURLE_WRITE_ERROR: /* on_body and on_header fail only when our memory does */
     case CURLE_OUT_OF_MEMORY: /* mostly libcurl's 100 KiB limit on one header line, not memory */
-        push_transport_error(L, "NetworkingError", rc == CURLE_WRITE_ERROR ? OUR_OOM : t->errbuf[0] ? t->errbuf : OVERSIZE_HEADER, 0);
+        http_push_transport_error(L, "NetworkingError", rc == CURLE_WRITE_ERROR ? OUR_OOM : t->errbuf[0] ? t->errbuf : OVERSIZE_HEADER, 0);
         break;
     default:
-        push_transport_error(L, "NetworkingError", detail, 1);
+        http_push_transport_error(L, "NetworkingError", detail, 1);
         break;
     }
     lua_pushinteger(L, (lua_Integer)rc);
     lua_setfield(L, -2, "curlCode");
 }
 
-/* Response headers as {lower-case name = value}; repeated headers are joined with ", ". */
-static void push_headers(lua_State *L, const strbuf *head)
-{
-    lua_createtable(L, 0, 8);
-    if (!head->data)
-        return;
-    const char *p = head->data, *end = head->data + head->len;
-    const char *eol = memchr(p, '\n', (size_t)(end - p)); /* skip the status line */
-    p = eol ? eol + 1 : end;
-    char name[128];
-    while (p < end) {
-        eol = memchr(p, '\n', (size_t)(end - p));
-        const char *line_end = eol ? eol : end;
-        const char *colon = memchr(p, ':', (size_t)(line_end - p));
-        if (colon && colon > p && (size_t)(colon - p) < sizeof name) {
-            size_t nlen = (size_t)(colon - p);
-            for (size_t i = 0; i < nlen; i++)
-                name[i] = (char)tolower((unsigned char)p[i]);
-            const char *v = colon + 1, *vend = line_end;
-            while (v < vend && (*v == ' ' || *v == '\t'))
-                v++;
-            while (vend > v && (vend[-1] == '\r' || vend[-1] == ' ' || vend[-1] == '\t'))
-                vend--;
-            lua_pushlstring(L, name, nlen);
-            lua_pushvalue(L, -1);
-            if (lua_rawget(L, -3) == LUA_TSTRING) {
-                lua_pushliteral(L, ", ");
-                lua_pushlstring(L, v, (size_t)(vend - v));
-                lua_concat(L, 3);
-            } else {
-                lua_pop(L, 1);
-                lua_pushlstring(L, v, (size_t)(vend - v));
-            }
-            lua_rawset(L, -3);
-        }
-        p = eol ? eol + 1 : end;
-    }
-}
-
 /* Hands the attempt's outcome, the value on the stack top (popped), to the transfer's promise
  * or, in the callback form, to one job calling done(ctx, value). The transfer is at tidx. */
-static void deliver(lua_State *L, transfer *t, int tidx, int ok)
+void http_deliver(lua_State *L, transfer *t, int tidx, int ok)
 {
     int value = lua_gettop(L);
+    t->settled = 1;
     lua_getiuservalue(L, tidx, UV_DONE);
     if (t->callback) {
         lua_getiuservalue(L, tidx, UV_CONTEXT);
@@ -306,21 +254,26 @@ static void deliver(lua_State *L, transfer *t, int tidx, int ok)
 /* Settles a finished transfer. The transfer userdata is at tidx. */
 static void finish(lua_State *L, transfer *t, int tidx, CURLcode rc)
 {
+    if (t->head_hook || t->stream_body)
+        http_stream_due(L, t, tidx); /* what came in this turn goes before the outcome */
     if (rc == CURLE_OK) {
         long status = 0;
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
         lua_createtable(L, 0, 3);
         lua_pushinteger(L, status);
         lua_setfield(L, -2, "statusCode");
-        push_headers(L, &t->head);
+        http_push_headers(L, &t->head);
         lua_setfield(L, -2, "headers");
-        lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
+        lua_pushlstring(L, t->body.data && !t->stream_body ? t->body.data : "", t->stream_body ? 0 : t->body.len);
         lua_setfield(L, -2, "body");
     } else {
         push_curl_error(L, t, rc);
     }
-    release(L, t);
-    deliver(L, t, tidx, rc == CURLE_OK);
+    http_release(L, t);
+    if (t->head_hook || t->stream_body)
+        http_stream_finish(L, t, tidx, rc == CURLE_OK);
+    else
+        http_deliver(L, t, tidx, rc == CURLE_OK);
 }
 
 /* Queues fn(loaded, total) as a job when the transfer has a callback in that user value. */
@@ -335,12 +288,13 @@ static void queue_progress(lua_State *L, http_engine *h, int tidx, int uv, curl_
     lua_pop(L, 1);
 }
 
-static void report_progress(lua_State *L, http_engine *h)
+/* Progress callbacks, onHeaders and body chunks, each as a job. */
+static void report_due(lua_State *L, http_engine *h)
 {
-    while (h->progressed) {
-        transfer *t = h->progressed;
-        h->progressed = t->progress_next;
-        t->progress_queued = 0;
+    while (h->due) {
+        transfer *t = h->due;
+        h->due = t->due_next;
+        t->due_queued = 0;
         if (!t->active)
             continue;
         lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
@@ -349,6 +303,8 @@ static void report_progress(lua_State *L, http_engine *h)
             queue_progress(L, h, tidx, UV_ON_UPLOAD, t->up_now, t->up_total);
         if (t->down_now != t->down_told)
             queue_progress(L, h, tidx, UV_ON_DOWNLOAD, t->down_now, t->down_total);
+        if (t->head_hook || t->stream_body)
+            http_stream_due(L, t, tidx);
         lua_settop(L, tidx - 1);
         t->up_told = t->up_now;
         t->down_told = t->down_now;
@@ -359,8 +315,8 @@ static void after_io(lua_State *L, aws_loop *lp, void *ud)
 {
     (void)lp;
     http_engine *h = ud;
-    if (h->progressed)
-        report_progress(L, h);
+    if (h->due)
+        report_due(L, h);
     CURLMsg *msg;
     int left;
     while ((msg = curl_multi_info_read(h->multi, &left))) {
@@ -387,7 +343,8 @@ static void after_io(lua_State *L, aws_loop *lp, void *ud)
 static unsigned shape_of(const transfer_plan *plan)
 {
     static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
-    if (plan->ca_file || plan->proxy || plan->http2 || plan->progress)
+    /* a streamed body may leave the handle paused: reset it */
+    if (plan->ca_file || plan->proxy || plan->http2 || plan->progress || plan->stream_body)
         return 0;
     for (unsigned i = 0; i < sizeof methods / sizeof *methods; i++)
         if (strcmp(plan->method, methods[i]) == 0)
@@ -401,8 +358,8 @@ static void configure_shape(CURL *e, const transfer_plan *plan)
     const char *method = plan->method;
     int has_body = plan->body != NULL;
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_on_body);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_on_header);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
     /* S3 keys may contain "/../" or "/./": send the path exactly as it was signed. */
@@ -500,6 +457,14 @@ static const char *start_transfer(lua_State *L, http_engine *h, transfer *t, int
             curl_easy_setopt(t->easy, CURLOPT_XFERINFODATA, t);
             curl_easy_setopt(t->easy, CURLOPT_NOPROGRESS, 0L);
         }
+        if (plan.head_hook || plan.stream_body) {
+            t->head_hook = plan.head_hook;
+            t->stream_body = plan.stream_body;
+            lua_pushvalue(L, plan.headers_hook_slot);
+            lua_setiuservalue(L, tidx, UV_ON_HEADERS);
+            lua_pushvalue(L, plan.body_hook_slot);
+            lua_setiuservalue(L, tidx, UV_ON_BODY);
+        }
         if (plan.body) {
             lua_pushvalue(L, plan.body_slot);
             lua_setiuservalue(L, tidx, UV_BODY); /* curl reads the Lua string in place */
@@ -534,9 +499,9 @@ static void unlink_waiting(http_engine *h, transfer *t)
 /* Fails a transfer that could not start: an InvalidParameter through its promise or callback. */
 static void fail_start(lua_State *L, transfer *t, int tidx, const char *message)
 {
-    push_transport_error(L, "InvalidParameter", message, 0);
-    release(L, t);
-    deliver(L, t, tidx, 0);
+    http_push_transport_error(L, "InvalidParameter", message, 0);
+    http_release(L, t);
+    http_deliver(L, t, tidx, 0);
 }
 
 /* start_transfer in protected mode: a queued transfer's options are read only now, inside a
@@ -658,12 +623,23 @@ static int l_abort(lua_State *L)
         return 1;
     }
     lua_settop(L, 1);
-    push_transport_error(L, "RequestAbortedError", "Request aborted by user", 0);
-    release(L, t);
-    deliver(L, t, 1, 0);
+    http_push_transport_error(L, "RequestAbortedError", "Request aborted by user", 0);
+    http_release(L, t);
+    http_deliver(L, t, 1, 0);
     if (t->h->waiting_head)
         pump_waiting(L, t->h);
     lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* handle:resume(): receiving goes on after an onBody that returned false; false when the
+ * transfer had already finished. */
+static int l_resume(lua_State *L)
+{
+    transfer *t = luaL_checkudata(L, 1, TRANSFER_MT);
+    t->user_paused = 0;
+    http_apply_pause(t);
+    lua_pushboolean(L, t->active);
     return 1;
 }
 
@@ -728,7 +704,7 @@ static void close_engine(lua_State *L, aws_loop *lp, void *ud)
     http_engine *h = ud;
     h->closing = 1;
     while (h->active)
-        release(L, h->active);
+        http_release(L, h->active);
     if (h->timer) {
         aws_timer_cancel(h->lp, h->timer);
         h->timer = NULL;
@@ -787,6 +763,8 @@ void aws_open_http(lua_State *L)
         lua_setfield(L, -2, "abort");
         lua_pushcfunction(L, l_active);
         lua_setfield(L, -2, "active");
+        lua_pushcfunction(L, l_resume);
+        lua_setfield(L, -2, "resume");
         lua_setfield(L, -2, "__index");
     }
     lua_pop(L, 1);

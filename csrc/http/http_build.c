@@ -314,6 +314,10 @@ void http_plan(lua_State *L, transfer_plan *plan)
     plan->upload_slot = plan_callback(L, opts, "onUploadProgress");
     plan->download_slot = plan_callback(L, opts, "onDownloadProgress");
     plan->progress = !lua_isnil(L, plan->upload_slot) || !lua_isnil(L, plan->download_slot);
+    plan->headers_hook_slot = plan_callback(L, opts, "onHeaders");
+    plan->body_hook_slot = plan_callback(L, opts, "onBody");
+    plan->head_hook = !lua_isnil(L, plan->headers_hook_slot);
+    plan->stream_body = !lua_isnil(L, plan->body_hook_slot);
 
     plan->url = opt_string(L, opts, "opts", "url", &plan->url_len);
     if (!plan->url)

@@ -33,7 +33,7 @@ typedef struct http_engine {
     int running;
     long max_sockets;
     transfer *active;       /* doubly linked: what the closer must release */
-    transfer *progressed;   /* singly linked: transfers whose progress callbacks are due */
+    transfer *due;          /* singly linked: transfers with progress, headers or body to tell */
     transfer *waiting_head; /* FIFO of transfers not yet handed to libcurl */
     transfer *waiting_tail;
     int in_curl;            /* transfers libcurl holds now */
@@ -50,14 +50,20 @@ struct transfer {
     strbuf body;
     strbuf head;             /* the raw header block of the last response (after any 100) */
     transfer *prev, *next;
-    transfer *progress_next;
+    transfer *due_next;
     transfer *wprev, *wnext; /* the waiting FIFO */
     int waiting;
     int in_curl;
     int ref;                 /* registry anchor while active */
     int active;
-    int progress_queued;
+    int due_queued;
     int callback;            /* core.http(opts, done, ctx): completes through a job, no promise */
+    int settled;             /* done was handed the outcome (or the promise settled) */
+    /* Response streaming (http_stream.c): opts.onHeaders / opts.onBody were given. */
+    int head_hook, stream_body;
+    int head_complete, head_told; /* the final header block is in; onHeaders was queued */
+    int engine_paused, user_paused; /* receiving paused: the buffer is full / onBody said false */
+    int stream_failed;       /* onHeaders or onBody raised: the transfer ends with that error */
     unsigned shape;          /* see pooled_handle */
     curl_off_t up_now, up_total, down_now, down_total;
     curl_off_t up_told, down_told;
@@ -97,12 +103,20 @@ typedef struct transfer_plan {
     const char *ca_file, *proxy;
     int http2;
     int progress;              /* a progress callback was given */
-    /* stack slots: the body string, the progress callbacks (nil when absent) */
-    int body_slot, upload_slot, download_slot;
+    int head_hook, stream_body; /* opts.onHeaders, opts.onBody were given */
+    /* stack slots: the body string, the progress and streaming callbacks (nil when absent) */
+    int body_slot, upload_slot, download_slot, headers_hook_slot, body_hook_slot;
 } transfer_plan;
 
+/* A transfer's user values. UV_DONE: the promise, or the completion function of the callback
+ * form (whose argument is UV_CONTEXT). */
+enum {
+    UV_DONE = 1, UV_CONTEXT, UV_BODY, UV_ON_UPLOAD, UV_ON_DOWNLOAD, UV_OPTS, UV_ON_HEADERS, UV_ON_BODY,
+    UV_STREAM_ERROR, UV_TRANSFER_COUNT = UV_STREAM_ERROR
+};
+
 /* Reads the options table at the stack top into *plan, leaving PLAN_SLOTS values above it. */
-enum { PLAN_SLOTS = 5 };
+enum { PLAN_SLOTS = 7 };
 void http_plan(lua_State *L, transfer_plan *plan);
 /* Adds core.http_signing to the module table on top of the stack. */
 void http_open_signing(lua_State *L);
@@ -111,6 +125,28 @@ int http_split_url(const char *url, size_t len, url_parts *u);
 int http_add_header_line(transfer *t, strbuf *sb, const char *name, size_t nlen, const char *value, size_t vlen);
 int http_suppress_header(transfer *t, const char *line);
 int http_has_header(const header_list *hl, const char *name);
+/* http.c: the end of a transfer. http_release frees what C holds (the userdata stays for the
+ * collector); http_deliver hands the value on the stack top (popped) to the promise or to one
+ * done(ctx, value) job. */
+void http_release(lua_State *L, transfer *t);
+void http_deliver(lua_State *L, transfer *t, int tidx, int ok);
+void http_push_transport_error(lua_State *L, const char *code, const char *message, int retryable);
+/* Puts t on the engine's due list (no Lua: callable from a libcurl callback). */
+void http_mark_due(transfer *t);
+
+/* http_stream.c: libcurl's header and body callbacks (no Lua), and what after_io tells. */
+size_t http_on_header(char *data, size_t size, size_t n, void *ud);
+size_t http_on_body(char *data, size_t size, size_t n, void *ud);
+/* Response headers as {lower-case name = value}; repeated headers are joined with ", ". */
+void http_push_headers(lua_State *L, const strbuf *head);
+/* Queues the onHeaders call and the gathered body chunk of a streaming transfer (at tidx). */
+void http_stream_due(lua_State *L, transfer *t, int tidx);
+/* Ends a streaming transfer: the outcome on the stack top (popped) is handed over by a job that
+ * runs after the chunks queued before it; t is released already. */
+void http_stream_finish(lua_State *L, transfer *t, int tidx, int ok);
+/* Applies engine_paused/user_paused to the curl handle. */
+void http_apply_pause(transfer *t);
+
 /* Signs per plan->sign_params and appends the signer's headers; no Lua. Returns NULL or an
  * error message (a literal). */
 const char *http_sign_request(http_engine *h, transfer *t, const transfer_plan *plan);

@@ -7,6 +7,7 @@
 #include "codec/time.h"
 #include "core/error.h"
 #include "model/operation.h"
+#include "protocol/eventstream.h"
 #include "protocol/json/json.h"
 #include "protocol/query/query.h"
 #include "protocol/xml/xml.h"
@@ -45,16 +46,18 @@ static int add_content_md5(lua_State *L, int req)
 enum { MEMO_DISPATCH = 0x44490001 };
 enum { PROTOCOL_UNKNOWN, PROTOCOL_JSON, PROTOCOL_XML, PROTOCOL_QUERY };
 
-/* What the dispatcher decides per operation, worked out on its first call: the wire protocol
- * and whether the body needs a Content-MD5. */
+/* What the dispatcher decides per operation, worked out on its first call: the wire protocol,
+ * whether the body needs a Content-MD5, and whether a reply or a request is an event stream. */
 typedef struct dispatch {
     int protocol;
     int md5_required;
+    int output_stream; /* a reply's body is an event stream: the engine hands it to the stream */
+    int input_stream;  /* the request would send one: not supported */
 } dispatch;
 
 static dispatch dispatch_compute(const aws_model *m, const cJSON *op)
 {
-    dispatch d = {PROTOCOL_UNKNOWN, 0};
+    dispatch d = {PROTOCOL_UNKNOWN, 0, 0, 0};
     const char *protocol = aws_model_meta(m, "protocol");
     if (!protocol)
         d.protocol = PROTOCOL_UNKNOWN;
@@ -67,6 +70,8 @@ static dispatch dispatch_compute(const aws_model *m, const cJSON *op)
     const cJSON *checksum = cJSON_GetObjectItemCaseSensitive(op, "httpChecksum");
     d.md5_required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "httpChecksumRequired")) ||
                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(checksum, "requestChecksumRequired"));
+    d.output_stream = aws_eventstream_output_member(m, op) != NULL;
+    d.input_stream = aws_eventstream_input_member(m, op) != NULL;
     return d;
 }
 
@@ -121,6 +126,10 @@ static int l_build_request(lua_State *L)
     luaL_checktype(L, params, LUA_TTABLE);
     lua_settop(L, params + 1);
     dispatch d = dispatch_of(m, op);
+    if (d.input_stream)
+        return aws_raise_error(L, "UnsupportedOperation",
+                               "%s sends an input event stream, which this SDK does not support",
+                               op->string ? op->string : "the operation");
     if (d.protocol == PROTOCOL_JSON)
         aws_build_json(L, m, op, params, params + 1);
     else if (d.protocol == PROTOCOL_XML)
@@ -153,6 +162,26 @@ static int crc32_mismatch(lua_State *L, int response)
     return mismatch;
 }
 
+/* A successful event-stream reply is parsed for its status and headers only: its body is the
+ * stream, which core.eventstream_decoder reads as it arrives. The response table at `response`
+ * is replaced by a copy whose body is "". */
+static void without_stream_body(lua_State *L, int response)
+{
+    lua_getfield(L, response, "statusCode");
+    lua_Integer status = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (status >= 300)
+        return;
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, status);
+    lua_setfield(L, -2, "statusCode");
+    lua_getfield(L, response, "headers");
+    lua_setfield(L, -2, "headers");
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "body");
+    lua_replace(L, response);
+}
+
 /* core.parse_response(operation, response) or core.parse_response(model, name, response) */
 static int l_parse_response(lua_State *L)
 {
@@ -171,6 +200,8 @@ static int l_parse_response(lua_State *L)
         lua_setfield(L, -2, "retryable");
         return 2;
     }
+    if (d.output_stream)
+        without_stream_body(L, response);
     if (d.protocol == PROTOCOL_JSON)
         return aws_parse_json(L, m, op, response);
     if (d.protocol == PROTOCOL_XML)
@@ -198,4 +229,5 @@ void aws_open_protocol(lua_State *L)
     lua_setfield(L, -2, "build_request");
     lua_pushcfunction(L, l_parse_response);
     lua_setfield(L, -2, "parse_response");
+    aws_open_eventstream(L);
 }

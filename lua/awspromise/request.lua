@@ -4,6 +4,7 @@
 local core = require "awspromise.core"
 local Promise = require "awspromise.promise"
 local retry = require "awspromise.retry"
+local eventstream = require "awspromise.eventstream"
 
 local make_error = Promise.make_error
 local pending, settle = core.pending, core.settle
@@ -83,6 +84,7 @@ function Request.new(service, operation, params, op)
     httpRequest = false,
     hostname = false,
     transfer = false,
+    stream = false, -- an event-stream reply's stream, once its head is in (eventstream.lua)
     timer = false,
     response = false,
     credentials = false, -- the attempt's, once resolved (customizations presign with them)
@@ -276,6 +278,10 @@ local function on_complete(self, result)
   guarded(complete_attempt, self, result)
 end
 
+local function fulfil_at_head(self, data, head)
+  finish(self, "succeed", data, head)
+end
+
 local function add_progress_listeners(self, http_request)
   local listeners = self.listeners
   if listeners.httpUploadProgress and not http_request.onUploadProgress then
@@ -303,8 +309,10 @@ local function send(self, credentials)
     add_progress_listeners(self, http_request)
   end
   if self.state ~= "signing" then return end -- a listener aborted
+  -- an event-stream reply fulfils at its head; the stream then takes the body as it arrives
+  local done = eventstream.prepare(self, http_request, on_complete, fulfil_at_head)
   -- looked up per call: a test or an embedder may stand in its own transport
-  local transfer = core.http(http_request, on_complete, self)
+  local transfer = core.http(http_request, done, self)
   move(self, "send")
   self.transfer = transfer
 end
@@ -389,6 +397,7 @@ end
 
 -- request:abort(): settles the call at once with RequestAbortedError, in whatever state it is.
 function Request:abort()
+  if self.stream then self.stream:close() end
   if self.state == "new" then
     move(self, "abort") -- start() settles the outcome when it comes
     return self

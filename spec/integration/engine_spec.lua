@@ -598,3 +598,120 @@ describe("core.http options and completion", function()
     assert.matches("backoff exploded", tostring(err.message or err))
   end)
 end)
+
+describe("core.http response streaming (onHeaders, onBody)", function()
+  local streams
+  local PATTERN = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY"
+  local CHUNK_BOUND = 128 * 1024 -- the engine's 64 KiB high water plus one libcurl callback
+
+  setup(function() streams = servers.start("spec/support/stream_server.py") end)
+  teardown(function() streams.stop() end)
+
+  -- Whether chunk is the stream server's pattern at offset (its byte i is PATTERN[i % 61]).
+  local function pattern_at(offset, chunk)
+    local start = offset % #PATTERN
+    local reps = (start + #chunk) // #PATTERN + 1
+    return PATTERN:rep(reps):sub(start + 1, start + #chunk) == chunk
+  end
+
+  local function sent(key)
+    return core.json_decode(streams.request("GET", "/_sent/" .. key).body).sent
+  end
+
+  it("tells the final head once, then the body in order, then done with an empty body", function()
+    local events, received, intact = {}, 0, true
+    local ctx = {}
+    local handle = core.http({url = streams.url .. "/bytes/order/300000",
+      onHeaders = function(c, head)
+        assert.equal(ctx, c)
+        events[#events + 1] = {"head", head.statusCode, head.headers["content-length"]}
+      end,
+      onBody = function(c, chunk)
+        assert.equal(ctx, c)
+        if #events == 0 or events[#events][1] ~= "body" then events[#events + 1] = {"body"} end
+        intact = intact and pattern_at(received, chunk)
+        received = received + #chunk
+      end,
+    }, function(c, result)
+      events[#events + 1] = {"done", c == ctx, result.statusCode, result.body}
+    end, ctx)
+    assert.is_true(handle:active())
+    AWS.run()
+    assert.same({{"head", 200, "300000"}, {"body"}, {"done", true, 200, ""}}, events)
+    assert.equal(300000, received)
+    assert.is_true(intact)
+  end)
+
+  it("onHeaders alone leaves the body in the result", function()
+    local head
+    local result = core.http {url = streams.url .. "/bytes/headonly/1000",
+      onHeaders = function(_, h) head = h end}:await()
+    assert.equal(200, head.statusCode)
+    assert.equal("application/octet-stream", head.headers["content-type"])
+    assert.equal(1000, #result.body)
+    assert.is_true(pattern_at(0, result.body))
+  end)
+
+  it("pauses receiving while onBody says false, in bounded chunks, until resume()", function()
+    local total = 32 * 1024 * 1024
+    local received, largest, calls, paused_at = 0, 0, 0, nil
+    local handle
+    handle = core.http({url = streams.url .. "/bytes/slow/" .. total,
+      onBody = function(_, chunk)
+        calls = calls + 1
+        received = received + #chunk
+        largest = math.max(largest, #chunk)
+        if calls == 1 then paused_at = received return false end
+      end}, function() end)
+    AWS.util.delay(400):await()
+    assert.equal(1, calls) -- nothing delivered while paused
+    local sent_while_paused = sent("slow")
+    assert.is_true(sent_while_paused < total / 2, "the server sent " .. sent_while_paused .. " bytes to a paused reader")
+    assert.is_true(handle:resume())
+    AWS.run()
+    assert.equal(total, received)
+    assert.is_true(paused_at <= CHUNK_BOUND)
+    assert.is_true(largest <= CHUNK_BOUND, "a chunk of " .. largest .. " bytes")
+    assert.is_false(handle:resume()) -- finished
+  end)
+
+  it("a raising onBody ends the transfer and done gets that error", function()
+    local outcome
+    core.http({url = streams.url .. "/bytes/raise/500000",
+      onBody = function() error("disk full") end},
+      function(_, result) outcome = result end)
+    AWS.run()
+    assert.equal(core.error_metatable, getmetatable(outcome))
+    assert.equal("ResponseStreamError", outcome.code)
+    assert.matches("disk full", outcome.message)
+    assert.is_false(outcome.retryable)
+  end)
+
+  it("an awspromise.Error raised by onHeaders reaches the promise as is, and no chunk follows", function()
+    local chunks = 0
+    local state, err = support.settle(core.http {url = streams.url .. "/bytes/raisehead/1000",
+      onHeaders = function() error(AWS.Promise.make_error("NoSuchKey", "gone")) end,
+      onBody = function() chunks = chunks + 1 end})
+    assert.same({"rejected", "NoSuchKey", "gone", 0}, {state, err.code, err.message, chunks})
+  end)
+
+  it("a streamed transfer can be aborted from onBody", function()
+    local outcome, chunks = nil, 0
+    local handle
+    handle = core.http({url = streams.url .. "/bytes/abort/5000000",
+      onBody = function() chunks = chunks + 1 handle:abort() end},
+      function(_, result) outcome = result end)
+    AWS.run()
+    assert.equal(1, chunks)
+    assert.equal("RequestAbortedError", outcome.code)
+  end)
+
+  it("refuses a non-function onBody or onHeaders", function()
+    for _, field in ipairs {"onBody", "onHeaders"} do
+      local ok, err = pcall(core.http, {url = streams.url .. "/bytes/x/1", [field] = true})
+      assert.is_false(ok)
+      assert.equal("InvalidParameter", err.code)
+      assert.matches("opts%." .. field .. " must be a function", err.message)
+    end
+  end)
+end)

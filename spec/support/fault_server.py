@@ -361,14 +361,19 @@ class Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-def main():
-    open_stalled_listener()
-    server = Server(("127.0.0.1", 0), Handler)
+def serve(server):
+    """Announces the port and pid as spec/support/servers.lua expects and serves until the parent
+    dies (stream_server.py uses it too)."""
     server.daemon_threads = True
     print("PORT %d" % server.server_address[1], flush=True)
     print("PID %d" % os.getpid(), flush=True)
     threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
     server.serve_forever()
+
+
+def main():
+    open_stalled_listener()
+    serve(Server(("127.0.0.1", 0), Handler))
 
 
 if __name__ == "__main__":
