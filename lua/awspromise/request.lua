@@ -85,6 +85,7 @@ function Request.new(service, operation, params, op)
     response = false,
     credentials = false, -- the attempt's, once resolved (customizations presign with them)
     checkResponse = false, -- a customization's look at each parsed reply (customizations/)
+    bodySink = false, -- createReadStream's stream (s3_stream.lua): the body goes there, not in a string
   }, Request)
 end
 
@@ -236,6 +237,7 @@ end
 local function complete_attempt(self, result)
   if self.state ~= "sending" then return end
   self.transfer = false
+  if self.bodySink then result = self.bodySink:attemptDone(result) end
   if getmetatable(result) == error_mt then
     result.hostname = self.hostname
     return after_failure(self, result, nil)
@@ -279,6 +281,7 @@ local function send(self, credentials)
     add_progress_listeners(self, http_request)
   end
   if self.state ~= "signing" then return end -- a listener aborted
+  if self.bodySink then self.bodySink:attach(http_request) end
   -- looked up per call: a test or an embedder may stand in its own transport
   local transfer = core.http(http_request, on_complete, self)
   move(self, "send")
@@ -374,5 +377,7 @@ end
 function Request:__tostring()
   return "AWS.Request(" .. tostring(self.service.serviceIdentifier) .. "." .. self.operation .. ", " .. self.state .. ")"
 end
+
+require("awspromise.s3_stream").install(Request)
 
 return Request
