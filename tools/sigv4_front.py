@@ -22,6 +22,7 @@ mismatch the canonical request and string to sign follow, indented.
 """
 
 import argparse
+import base64
 import hashlib
 import hmac
 import http.client
@@ -145,6 +146,34 @@ class Verifier:
         self.keys = keys
         self.max_skew = max_skew
 
+    def verify_post_policy(self, path, content_type, body, now):
+        """A browser form upload (POST Object): the policy's signature, expiry and conditions."""
+        fields = form_fields(content_type, body)
+
+        def field(name):
+            return fields.get(name.lower(), (name, b""))[1].decode("utf-8", "replace")
+
+        if field("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
+            raise Refusal("malformed", "POST requires X-Amz-Algorithm AWS4-HMAC-SHA256")
+        key_id, scope_date, region, scope_service = parse_credential(field("X-Amz-Credential"))
+        secret = self.keys.get(key_id)
+        if secret is None:
+            raise Refusal("unknown-key", "The AWS Access Key Id you provided does not exist in our records.",
+                          {"AWSAccessKeyId": key_id})
+        policy_b64 = field("Policy")
+        key = ("AWS4" + secret).encode()
+        for part in (scope_date, region, scope_service, "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        expected = hmac.new(key, policy_b64.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, field("X-Amz-Signature").lower()):
+            raise Refusal("mismatch", "The request signature we calculated does not match the signature you provided.")
+        policy = json.loads(base64.b64decode(policy_b64))
+        expiration = datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        if now > expiration.timestamp():
+            raise policy_refusal("Policy expired.")
+        check_policy_conditions(policy, fields, unquote(path.lstrip("/").split("/")[0]))
+        return "ok post-policy " + region
+
     def verify(self, service, scheme, method, raw_target, headers, body):
         """headers: list of (name, value) as received. Returns a short verdict detail for the log;
         raises Refusal when the request must not be forwarded."""
@@ -156,6 +185,10 @@ class Verifier:
         if authz and presigned:
             raise Refusal("malformed", "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
                           "Signature query string parameter or the Authorization header should be specified")
+        content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
+        if (not authz and not presigned and service == "s3" and method == "POST"
+                and content_type.lower().startswith("multipart/form-data")):
+            return self.verify_post_policy(path, content_type, body, now=time.time())
         if not authz and not presigned:
             if service == "s3" and method == "OPTIONS":
                 return "unsigned-preflight"
@@ -272,6 +305,52 @@ class Verifier:
                               "was computed.", {"ClientComputedContentSHA256": content_sha,
                                                 "S3ComputedContentSHA256": actual})
         return "ok" + (" presigned" if presigned else "") + " " + region
+
+
+def form_fields(content_type, body):
+    """The fields of a multipart/form-data body: {lower-case name: (name, value bytes)}."""
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not match:
+        raise Refusal("bad-request", "multipart/form-data without a boundary")
+    fields = {}
+    for part in body.split(b"--" + match.group(1).encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, value = part.partition(b"\r\n\r\n")
+        name = re.search(rb'name="([^"]*)"', head)
+        if name:
+            text = name.group(1).decode("utf-8")
+            fields[text.lower()] = (text, value[:-2] if value.endswith(b"\r\n") else value)
+    return fields
+
+
+def policy_refusal(message):
+    return Refusal("expired" if "expired" in message else "mismatch", "Invalid according to Policy: " + message)
+
+
+def check_policy_conditions(policy, fields, bucket):
+    """S3's rules for a POST policy: every condition holds, every field is covered by one."""
+    covered = {"x-amz-signature", "file", "policy"}
+    values = {k: v.decode("utf-8", "replace") for k, (_, v) in fields.items() if k != "file"}
+    values["bucket"] = bucket
+    for condition in policy.get("conditions", []):
+        if isinstance(condition, dict):
+            (name, expected), = condition.items()
+            op, name = "eq", name.lower()
+        elif condition[0] == "content-length-range":
+            size = len(fields.get("file", ("", b""))[1])
+            if not condition[1] <= size <= condition[2]:
+                raise policy_refusal("Policy Condition failed: content-length-range")
+            continue
+        else:
+            op, name, expected = condition[0], condition[1].lstrip("$").lower(), condition[2]
+        covered.add(name)
+        got = values.get(name, "")
+        if (op == "eq" and got != expected) or (op == "starts-with" and not got.startswith(expected)):
+            raise policy_refusal("Policy Condition failed: [\"%s\", \"$%s\", \"%s\"]" % (op, name, expected))
+    extra = [k for k in values if k not in covered and not k.startswith("x-ignore-")]
+    if extra:
+        raise policy_refusal("Extra input fields: %s" % ", ".join(sorted(extra)))
 
 
 def recover_utf8(value):

@@ -89,6 +89,7 @@ function Request.new(service, operation, params, op)
     response = false,
     credentials = false, -- the attempt's, once resolved (customizations presign with them)
     checkResponse = false, -- a customization's look at each parsed reply (customizations/)
+    bodySink = false, -- createReadStream's stream (s3_stream.lua): the body goes there, not in a string
     listeners = Request.globalListeners(), -- AWS.events' listeners (events.lua), or nil
   }, Request)
 end
@@ -256,6 +257,7 @@ end
 local function complete_attempt(self, result)
   if self.state ~= "sending" then return end
   self.transfer = false
+  if self.bodySink then result = self.bodySink:attemptDone(result) end
   if getmetatable(result) == error_mt then
     result.hostname = self.hostname
     if self.listeners then emit(self, "httpError", result, response_of(self, nil, nil, result)) end
@@ -309,6 +311,7 @@ local function send(self, credentials)
     add_progress_listeners(self, http_request)
   end
   if self.state ~= "signing" then return end -- a listener aborted
+  if self.bodySink then self.bodySink:attach(http_request) end
   -- an event-stream reply fulfils at its head; the stream then takes the body as it arrives
   local done = eventstream.prepare(self, http_request, on_complete, fulfil_at_head)
   -- looked up per call: a test or an embedder may stand in its own transport
@@ -412,5 +415,7 @@ end
 function Request:__tostring()
   return "AWS.Request(" .. tostring(self.service.serviceIdentifier) .. "." .. self.operation .. ", " .. self.state .. ")"
 end
+
+require("awspromise.s3_stream").install(Request)
 
 return Request

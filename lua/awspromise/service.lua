@@ -367,5 +367,6 @@ end
 -- Paging and waiters live in their own files and add their methods here and to AWS.Request.
 require("awspromise.paginator").install(Service, Request)
 require("awspromise.waiter").install(Service, Request)
+require("awspromise.s3_presign").install(Service)
 
 return Service

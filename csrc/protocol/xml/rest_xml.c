@@ -365,7 +365,10 @@ int aws_parse_xml(lua_State *L, const aws_model *m, const cJSON *op, int respons
     const char *why = NULL;
     int ok = 1;
     if (member && raw) {
-        if (r.blen > 0) {
+        /* a streaming payload is always there: a zero-byte object's Body is "" */
+        const cJSON *shape = aws_model_resolve(m, member);
+        if (r.blen > 0 || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(member, "streaming")) ||
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(shape, "streaming"))) {
             lua_pushvalue(L, r.headers + 1);
             lua_setfield(L, data, member->string);
         }
