@@ -433,7 +433,7 @@ static const char *start_transfer(lua_State *L, http_engine *h, transfer *t, int
     lua_getiuservalue(L, tidx, UV_OPTS);
     int opts = lua_gettop(L);
     transfer_plan plan;
-    http_plan(L, &plan);
+    http_plan(L, h->signer, &plan);
 
     const char *err = NULL;
     int fresh;
@@ -560,7 +560,7 @@ static int l_http(lua_State *L)
         /* The same checks as a start, so that a bad option raises here in both cases. */
         transfer_plan plan;
         lua_pushvalue(L, 1);
-        http_plan(L, &plan);
+        http_plan(L, NULL, &plan);
         lua_settop(L, 3);
     }
 

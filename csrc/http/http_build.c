@@ -1,7 +1,9 @@
 /* Turning core.http's options into a request: every option read and checked at once (the
- * plan), the URL's parts, the header list (no CR or LF), and the SigV4 signature over exactly
- * what will be sent. */
+ * plan), the URL's parts, the header list (no CR or LF), and the signature over exactly what
+ * will be sent: SigV4 (headers), SigV2 (the form or query, rewritten) or a bearer token. */
 #include "http/http_internal.h"
+
+#include "sign/sigv2.h"
 
 #include <limits.h>
 #include <math.h>
@@ -140,6 +142,18 @@ static int has_line_break(const char *s, size_t len)
     return memchr(s, '\r', len) || memchr(s, '\n', len) || memchr(s, '\0', len);
 }
 
+/* Anchors the string at the top of the stack (left there) in the keep-alive table of the plan,
+ * made on first use: a string the plan made itself lives as long as the plan's slots. */
+static void keep_alive(lua_State *L, int keepalive)
+{
+    if (lua_isnil(L, keepalive)) {
+        lua_newtable(L);
+        lua_replace(L, keepalive);
+    }
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, keepalive, (lua_Integer)lua_rawlen(L, keepalive) + 1);
+}
+
 /* Reads opts.headers into hl; every name and value is a string held by the opts table, or by
  * the keep-alive table for values given as numbers. */
 static void collect_headers(lua_State *L, int opts, int keepalive, header_list *hl)
@@ -164,13 +178,8 @@ static void collect_headers(lua_State *L, int opts, int keepalive, header_list *
             /* converted on a copy (never on the table's key), which the keep-alive table holds */
             lua_pushvalue(L, -1);
             lua_replace(L, -2);
-            if (lua_isnil(L, keepalive)) {
-                lua_newtable(L);
-                lua_replace(L, keepalive);
-            }
             lua_tolstring(L, -1, NULL);
-            lua_pushvalue(L, -1);
-            lua_rawseti(L, keepalive, (lua_Integer)lua_rawlen(L, keepalive) + 1);
+            keep_alive(L, keepalive);
         }
         const char *value = lua_tolstring(L, -1, &vlen);
         /* a NUL would cut the line libcurl sends while the signature covers the whole value */
@@ -184,8 +193,13 @@ static void collect_headers(lua_State *L, int opts, int keepalive, header_list *
 
 #define SIGNING_MT "awspromise.HttpSigning"
 
+/* opts.sign.version: how the request is signed. */
+enum signing_version { SIGN_V4, SIGN_V2, SIGN_BEARER };
+
 /* opts.sign read into C: the fixed part of sigv4_params (the time is taken per transfer). */
 typedef struct http_signing {
+    enum signing_version version;
+    const char *token;         /* SIGN_BEARER: the bearer token */
     sigv4_params params;
     int fixed_time;            /* opts.sign.time was given: params.time is it */
     int64_t time_offset;
@@ -194,8 +208,22 @@ typedef struct http_signing {
 
 static const char *const SIGNING_FIELDS[] = {
     "accessKeyId", "secretAccessKey", "sessionToken", "region", "service", "payloadHash", "time",
-    "timeOffset", "doubleEncode", "normalize", "signBody", "unsignedPayload",
+    "timeOffset", "doubleEncode", "normalize", "signBody", "unsignedPayload", "version", "token",
 };
+
+static enum signing_version read_version(lua_State *L, int sign)
+{
+    size_t n;
+    const char *version = opt_string(L, sign, "opts.sign", "version", &n);
+    if (!version || strcmp(version, "v4") == 0)
+        return SIGN_V4;
+    if (strcmp(version, "v2") == 0)
+        return SIGN_V2;
+    if (strcmp(version, "bearer") == 0)
+        return SIGN_BEARER;
+    return (enum signing_version)aws_raise_error(L, "InvalidParameter",
+                                                 "http: opts.sign.version must be 'v4', 'v2' or 'bearer', got '%s'", version);
+}
 
 static void read_signing(lua_State *L, int sign, http_signing *s)
 {
@@ -203,6 +231,15 @@ static void read_signing(lua_State *L, int sign, http_signing *s)
     sigv4_params *p = &s->params;
     memset(s, 0, sizeof *s);
     size_t id_len = 0, token_len = 0;
+    s->version = read_version(L, sign);
+    if (s->version == SIGN_BEARER) {
+        s->token = opt_string(L, sign, "opts.sign", "token", &token_len);
+        if (!s->token || !*s->token)
+            aws_raise_error(L, "InvalidParameter", "http: opts.sign (bearer) needs a token");
+        if (has_line_break(s->token, token_len))
+            aws_raise_error(L, "CredentialsError", "http: the bearer token contains a CR, LF or NUL character");
+        return;
+    }
     p->access_key_id = opt_string(L, sign, "opts.sign", "accessKeyId", &id_len);
     p->secret_access_key = opt_string(L, sign, "opts.sign", "secretAccessKey", &p->secret_len);
     p->session_token = opt_string(L, sign, "opts.sign", "sessionToken", &token_len);
@@ -215,9 +252,9 @@ static void read_signing(lua_State *L, int sign, http_signing *s)
     p->service = opt_string(L, sign, "opts.sign", "service", &n);
     if (!p->access_key_id || !p->secret_access_key)
         aws_raise_error(L, "InvalidParameter", "http: opts.sign needs accessKeyId and secretAccessKey");
-    if (!p->region || !p->service)
+    if (s->version == SIGN_V4 && (!p->region || !p->service))
         aws_raise_error(L, "InvalidParameter", "http: opts.sign needs region and service");
-    int is_s3 = strcmp(p->service, "s3") == 0;
+    int is_s3 = p->service && strcmp(p->service, "s3") == 0;
     lua_Number fixed = opt_number(L, sign, "opts.sign", "time", NAN);
     s->fixed_time = !isnan(fixed);
     p->time = s->fixed_time ? (int64_t)fixed : 0;
@@ -233,10 +270,68 @@ static void read_signing(lua_State *L, int sign, http_signing *s)
         s->payload_hash = SIGV4_UNSIGNED_PAYLOAD;
 }
 
-static void plan_signing(transfer_plan *plan, const http_signing *s)
+/* SigV2 signs the parameters themselves: the form body of a POST, else the URL's query, is
+ * replaced by its signed form (a string the plan keeps alive). Skipped without a signer (the
+ * options are only being checked). */
+static void sign_v2(lua_State *L, transfer_plan *plan, sigv4_signer *signer, int keepalive)
 {
+    if (!signer)
+        return;
+    int in_body = strcmp(plan->method, "POST") == 0;
+    sigv2_request req = {
+        .method = plan->method,
+        .host = plan->u.host, .host_len = plan->u.host_len,
+        .path = plan->u.path, .path_len = plan->u.path_len,
+        .params = in_body ? plan->body : plan->u.query,
+        .params_len = in_body ? plan->body_len : plan->u.query_len,
+    };
+    sigv2_result out;
+    int rc = sigv2_sign(signer, &req, &plan->sign_params, &out);
+    if (rc != SIGV4_OK)
+        aws_raise_error(L, "InvalidParameter", "http: Signature Version 2: %s", sigv4_strerror(rc));
+    if (in_body) {
+        lua_pushlstring(L, out.signed_params, out.signed_params_len);
+        plan->body = lua_tolstring(L, -1, &plan->body_len);
+        lua_replace(L, plan->body_slot);
+        return;
+    }
+    /* http_split_url gives a URL without a path the path "/", which is not in the URL */
+    int own_path = plan->u.path >= plan->url && plan->u.path < plan->url + plan->url_len;
+    const char *base_end = own_path ? plan->u.path + plan->u.path_len : plan->u.host + plan->u.host_len;
+    size_t base_len = (size_t)(base_end - plan->url);
+    lua_pushlstring(L, plan->url, base_len);
+    lua_pushliteral(L, "?");
+    lua_pushlstring(L, out.signed_params, out.signed_params_len);
+    lua_concat(L, 3);
+    keep_alive(L, keepalive);
+    plan->url = lua_tolstring(L, -1, &plan->url_len);
+    lua_pop(L, 1);
+    if (!http_split_url(plan->url, plan->url_len, &plan->u))
+        aws_raise_error(L, "InvalidParameter", "http: Signature Version 2 made a bad URL: %s", plan->url);
+}
+
+/* What opts.sign asks for: SigV4 headers when the transfer starts, the SigV2 parameters now,
+ * or a bearer token's Authorization header. */
+static void plan_signing(lua_State *L, transfer_plan *plan, const http_signing *s, sigv4_signer *signer,
+                         int keepalive)
+{
+    if (s->version == SIGN_BEARER) {
+        lua_pushfstring(L, "Bearer %s", s->token);
+        keep_alive(L, keepalive);
+        size_t len;
+        const char *value = lua_tolstring(L, -1, &len);
+        if (strpbrk(value, "\r\n"))
+            aws_raise_error(L, "InvalidParameter", "http: the bearer token has a CR or LF");
+        header_push(L, &plan->hl, "Authorization", 13, value, len);
+        lua_pop(L, 1);
+        return;
+    }
     plan->sign_params = s->params;
     plan->sign_params.time = (s->fixed_time ? s->params.time : (int64_t)time(NULL)) + s->time_offset;
+    if (s->version == SIGN_V2) {
+        sign_v2(L, plan, signer, keepalive);
+        return;
+    }
     plan->payload_hash = s->payload_hash;
     plan->sign = 1;
 }
@@ -296,7 +391,7 @@ static int plan_callback(lua_State *L, int opts, const char *field)
     return lua_gettop(L);
 }
 
-void http_plan(lua_State *L, transfer_plan *plan)
+void http_plan(lua_State *L, sigv4_signer *signer, transfer_plan *plan)
 {
     int opts = lua_gettop(L);
     memset(plan, 0, sizeof *plan);
@@ -333,11 +428,11 @@ void http_plan(lua_State *L, transfer_plan *plan)
     int sign_type = lua_getfield(L, opts, "sign");
     const http_signing *signing = sign_type == LUA_TUSERDATA ? luaL_testudata(L, -1, SIGNING_MT) : NULL;
     if (signing) {
-        plan_signing(plan, signing);
+        plan_signing(L, plan, signing, signer, keepalive);
     } else if (sign_type == LUA_TTABLE) {
         http_signing read;
         read_signing(L, lua_gettop(L), &read);
-        plan_signing(plan, &read);
+        plan_signing(L, plan, &read, signer, keepalive);
     } else if (sign_type != LUA_TNIL && !(sign_type == LUA_TBOOLEAN && !lua_toboolean(L, -1))) {
         aws_raise_error(L, "InvalidParameter", "http: opts.sign must be a table, core.http_signing's result, nil or false; got %s",
                      luaL_typename(L, -1));

@@ -115,9 +115,11 @@ enum {
     UV_STREAM_ERROR, UV_TRANSFER_COUNT = UV_STREAM_ERROR
 };
 
-/* Reads the options table at the stack top into *plan, leaving PLAN_SLOTS values above it. */
+/* Reads the options table at the stack top into *plan, leaving PLAN_SLOTS values above it.
+ * With a signer, what cannot wait for the transfer's start is signed now (SigV2 rewrites the
+ * body or the URL); without one the options are only checked. */
 enum { PLAN_SLOTS = 7 };
-void http_plan(lua_State *L, transfer_plan *plan);
+void http_plan(lua_State *L, sigv4_signer *signer, transfer_plan *plan);
 /* Adds core.http_signing to the module table on top of the stack. */
 void http_open_signing(lua_State *L);
 

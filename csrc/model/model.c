@@ -366,8 +366,9 @@ static void push_input_members(lua_State *L, const aws_model *m, const cJSON *op
     lua_setfield(L, -2, "input");
 }
 
-/* model:operation(name) -> the operation's http method, requestUri, authtype, whether it needs
- * a checksum and its input member names ({Name = true}), or nil. */
+/* model:operation(name) -> the operation's http method, requestUri, authtype, endpoint
+ * discovery traits, whether it needs a checksum and its input member names ({Name = true}), or
+ * nil. */
 static int l_operation(lua_State *L)
 {
     aws_model *m = aws_model_check(L, 1);
@@ -391,6 +392,16 @@ static int l_operation(lua_State *L)
         lua_pushstring(L, auth->valuestring);
         lua_setfield(L, -2, "authtype");
     }
+    /* endpoint discovery (Timestream): "required" or "optional", and the DescribeEndpoints
+     * operation itself */
+    const cJSON *discovery = cJSON_GetObjectItemCaseSensitive(op, "endpointdiscovery");
+    if (cJSON_IsObject(discovery)) {
+        int required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(discovery, "required"));
+        lua_pushstring(L, required ? "required" : "optional");
+        lua_setfield(L, -2, "endpointDiscovery");
+    }
+    lua_pushboolean(L, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "endpointoperation")));
+    lua_setfield(L, -2, "endpointOperation");
     lua_pushboolean(L, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "httpChecksumRequired")) ||
                            cJSON_GetObjectItemCaseSensitive(op, "httpChecksum") != NULL);
     lua_setfield(L, -2, "httpChecksumRequired");

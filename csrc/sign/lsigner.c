@@ -14,6 +14,7 @@
 #include "codec/time.h"
 #include "core/error.h"
 #include "core/strbuf.h"
+#include "sign/sigv2.h"
 #include "sign/sigv4.h"
 #include <lauxlib.h>
 
@@ -381,6 +382,42 @@ static int l_sign(lua_State *L)
     return 1;
 }
 
+/* sign_v2(request, creds[, opts]) -> {string_to_sign, signed_params, signature, timestamp}:
+ * Signature Version 2. request = {method =, host =, path = "/", params = "a=b&c=d"} (params:
+ * the form body or the URL's query, without the auth parameters); opts.time as for sign. */
+static int l_sign_v2(lua_State *L)
+{
+    static const char fn[] = "signer.sign_v2";
+    lua_settop(L, 3);
+    need_table(L, 1, fn, "request");
+    sigv2_request r;
+    sigv4_params p;
+    sigv2_result out;
+    memset(&r, 0, sizeof r);
+    memset(&p, 0, sizeof p);
+    r.method = field_str(L, 1, "method", fn, "request", 1, NULL);
+    r.host = field_str(L, 1, "host", fn, "request", 1, &r.host_len);
+    r.path = field_str(L, 1, "path", fn, "request", 0, &r.path_len);
+    r.params = field_str(L, 1, "params", fn, "request", 0, &r.params_len);
+    read_creds(L, 2, fn, &p);
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "time");
+        p.time = value_time(L, -1, fn, "opts.time");
+        lua_pop(L, 1);
+    } else if (!lua_isnil(L, 3)) {
+        luaL_error(L, "%s: opts must be a table", fn);
+    } else {
+        p.time = value_time(L, 3, fn, "opts.time");
+    }
+    check_rc(L, sigv2_sign(state(L)->signer, &r, &p, &out), fn);
+    lua_createtable(L, 0, 4);
+    set_str(L, "string_to_sign", out.string_to_sign, out.string_to_sign_len);
+    set_str(L, "signed_params", out.signed_params, out.signed_params_len);
+    set_str(L, "signature", out.signature, strlen(out.signature));
+    set_str(L, "timestamp", out.timestamp, strlen(out.timestamp));
+    return 1;
+}
+
 /* canonical_request(request, opts [, creds]) -> string, signed headers */
 static int l_canonical_request(lua_State *L)
 {
@@ -584,6 +621,7 @@ void aws_open_signer(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"sign", l_sign},
+        {"sign_v2", l_sign_v2},
         {"canonical_request", l_canonical_request},
         {"string_to_sign", l_string_to_sign},
         {"signing_key", l_signing_key},

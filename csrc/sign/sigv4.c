@@ -49,8 +49,8 @@ int sigv4_cat(strbuf *b, ...)
 /* HMAC-SHA256 built on the reused digest context: OpenSSL 3's one-shot HMAC() fetches and
  * allocates on every call, which dominated the profile. The key may come in two parts so that
  * "AWS4" + secret needs no concatenation buffer. */
-static int hmac(sigv4_signer *s, const void *k1, size_t k1len, const void *k2, size_t k2len,
-                 const void *msg, size_t mlen, unsigned char out[32])
+int sigv4_hmac(sigv4_signer *s, const void *k1, size_t k1len, const void *k2, size_t k2len,
+                const void *msg, size_t mlen, unsigned char out[32])
 {
     unsigned char pad[64], inner[32];
     int ok = 0;
@@ -186,10 +186,10 @@ int sigv4_signing_key(sigv4_signer *s, const char *secret, size_t secret_len, co
     }
     s->misses++;
     unsigned char a[32], b[32];
-    int ok = hmac(s, "AWS4", 4, secret, secret_len, date8, 8, a) &&
-             hmac(s, a, 32, NULL, 0, region, rlen, b) &&
-             hmac(s, b, 32, NULL, 0, service, svlen, a) &&
-             hmac(s, a, 32, NULL, 0, "aws4_request", 12, key);
+    int ok = sigv4_hmac(s, "AWS4", 4, secret, secret_len, date8, 8, a) &&
+             sigv4_hmac(s, a, 32, NULL, 0, region, rlen, b) &&
+             sigv4_hmac(s, b, 32, NULL, 0, service, svlen, a) &&
+             sigv4_hmac(s, a, 32, NULL, 0, "aws4_request", 12, key);
     OPENSSL_cleanse(a, sizeof a);
     OPENSSL_cleanse(b, sizeof b);
     if (!ok)
@@ -227,7 +227,7 @@ int sigv4_sign_message(sigv4_signer *s, const sigv4_params *p, const char *date8
     unsigned char key[32], mac[32];
     int rc = sigv4_signing_key(s, p->secret_access_key, secret_length(p), date8, p->region,
                                p->service, key);
-    if (rc == SIGV4_OK && !hmac(s, key, 32, NULL, 0, msg, len, mac))
+    if (rc == SIGV4_OK && !sigv4_hmac(s, key, 32, NULL, 0, msg, len, mac))
         rc = SIGV4_ECRYPTO;
     OPENSSL_cleanse(key, sizeof key);
     if (rc == SIGV4_OK)

@@ -297,7 +297,7 @@ int sigv4_push_pair(sigv4_signer *s, size_t *n, const char *name, size_t nlen,
     return 1;
 }
 
-static int parse_query(sigv4_signer *s, size_t *n, const char *q, size_t len)
+int sigv4_collect_query(sigv4_signer *s, size_t *n, const char *q, size_t len)
 {
     size_t i = 0;
     while (i < len) {
@@ -326,7 +326,7 @@ static int cmp_qent(const void *pa, const void *pb)
     return cmp_bytes(a->p + a->name_len, a->val_len, b->p + b->name_len, b->val_len);
 }
 
-static int emit_query(sigv4_signer *s, size_t n)
+int sigv4_emit_query(sigv4_signer *s, size_t n)
 {
     strbuf *q = &s->cquery;
     for (size_t i = 0; i < n; i++)
@@ -398,8 +398,8 @@ int sigv4_canonical_request(sigv4_signer *s, const sigv4_request *req, const sig
 
     size_t nq = 0;
     sb_reset(&s->qscratch);
-    if (!parse_query(s, &nq, req->query, req->query_len) ||
-        (presign && !sigv4_presign_pairs(s, &nq, p, date)) || !emit_query(s, nq))
+    if (!sigv4_collect_query(s, &nq, req->query, req->query_len) ||
+        (presign && !sigv4_presign_pairs(s, &nq, p, date)) || !sigv4_emit_query(s, nq))
         return SIGV4_ENOMEM;
 
     strbuf *cr = &s->cr;

@@ -72,6 +72,9 @@ int sigv4_build_scope(sigv4_signer *s, const char *date, const char *region, con
 int sigv4_sign_message(sigv4_signer *s, const sigv4_params *p, const char *date8,
                        const char *msg, size_t len, char sig[65]);
 int sigv4_has_token(const sigv4_params *p);
+/* HMAC-SHA256 of msg under the key k1 followed by k2 (k2 may be NULL/0). */
+int sigv4_hmac(sigv4_signer *s, const void *k1, size_t k1len, const void *k2, size_t k2len,
+               const void *msg, size_t mlen, unsigned char out[32]);
 
 /* sigv4_canonical.c */
 /* Percent-encodes (upper-case hex) and, when decode, reads %XX escapes back first. */
@@ -85,6 +88,10 @@ int sigv4_emit_headers(sigv4_signer *s, size_t n, int with_signed_list);
 /* Collects one query parameter (name and value encoded; decoded first when decode). */
 int sigv4_push_pair(sigv4_signer *s, size_t *n, const char *name, size_t nlen,
                     const char *val, size_t vlen, int decode);
+/* Collects every pair of a query string ("a=b&c", percent-escapes decoded and re-encoded). */
+int sigv4_collect_query(sigv4_signer *s, size_t *n, const char *q, size_t len);
+/* The n collected pairs sorted (by name, then value) and joined with '&' into s->cquery. */
+int sigv4_emit_query(sigv4_signer *s, size_t n);
 
 /* sigv4_presign.c */
 /* The X-Amz-* parameters a presigned URL signs, into the canonical query being collected. */

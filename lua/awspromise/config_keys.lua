@@ -7,7 +7,8 @@
 --   config_keys.extract_credentials(options)   the accessKeyId/secretAccessKey shorthand
 --   config_keys.bind_params(config, params)    `params` bound in the client's configuration
 --   config_keys.finish_http(service, op, params, http_request)  what the keys change in a request
---   config_keys.request(service, request)      what the keys change in the handling of a reply
+--   config_keys.request(service, request)      what the keys change in the handling of a request
+--                                              (its replies; endpoint discovery's addressing)
 local Promise = require "awspromise.promise"
 
 local make_error = Promise.make_error
@@ -55,9 +56,13 @@ local function number_check(name)
 end
 
 local function signature_check(v)
-  if v == "v4" then return nil end
-  return ("signatureVersion = %s is not supported: awspromise signs with 'v4' only (Signature Version 2 " ..
-    "and bearer tokens are not built yet; S3's legacy 's3' and 'v3' signers are gone from AWS)"):format(tostring(v))
+  if v == "v4" or v == "v2" or v == "bearer" then return nil end
+  return ("signatureVersion = %s is not supported: awspromise signs with 'v4', 'v2' (SimpleDB) or " ..
+    "'bearer' (a token); S3's legacy 's3' and 'v3' signers are gone from AWS"):format(tostring(v))
+end
+
+local function token_check(v)
+  return require("awspromise.credentials.token").check(v)
 end
 
 local h, d, r = "honoured", "differently", "refused"
@@ -80,20 +85,17 @@ config_keys.KEYS = {
   systemClockOffset = {status = h, check = function(v)
     if type(v) ~= "number" then return "systemClockOffset is milliseconds (a number), got " .. type(v) end
   end},
-  signatureVersion = {status = d, check = signature_check},
+  signatureVersion = {status = h, check = signature_check},
   signatureCache = {status = d, check = boolean_check("signatureCache")},
   retryDelayOptions = {status = h}, useAccelerateEndpoint = {status = h, check = boolean_check("useAccelerateEndpoint")},
   clientSideMonitoring = {status = r, check = refuse_unless({false}, "clientSideMonitoring",
     "awspromise publishes no client-side monitoring events")},
-  endpointDiscoveryEnabled = {status = r, check = refuse_unless({false}, "endpointDiscoveryEnabled",
-    "endpoint discovery (DescribeEndpoints) is not implemented; give the discovered endpoint as `endpoint`")},
-  endpointCacheSize = {status = d, check = number_check("endpointCacheSize")},
+  endpointDiscoveryEnabled = {status = d, check = boolean_check("endpointDiscoveryEnabled")},
+  endpointCacheSize = {status = h, check = number_check("endpointCacheSize")},
   hostPrefixEnabled = {status = h}, stsRegionalEndpoints = {status = h,
     check = one_of("stsRegionalEndpoints", {"legacy", "regional"})},
   useFipsEndpoint = {status = h}, useDualstackEndpoint = {status = h},
-  token = {status = r, check = function(v)
-    return ("token = %s is not supported: bearer-token auth (httpBearerAuth) is not built yet"):format(tostring(v))
-  end},
+  token = {status = h, check = token_check},
   -- service constructors only
   params = {status = h, check = function(v)
     if type(v) ~= "table" then return "params (bound parameters) must be a table, got " .. type(v) end
@@ -300,6 +302,9 @@ function config_keys.request(service, request)
     with_check(request, skip_crc32)
   end
   if config.maxRedirects ~= 0 then with_check(request, follow_redirect) end
+  if request.op.endpointDiscovery then -- endpointDiscoveryEnabled, endpointCacheSize
+    require("awspromise.endpoint_discovery").attach(service, request, with_check)
+  end
 end
 
 return config_keys

@@ -22,7 +22,7 @@ AWS.util.config = AWS.config -- AWS.util.date.getDate() follows systemClockOffse
 -- AWS.Credentials, the provider classes and AWS.CredentialProviderChain (credentials/classes.lua).
 do
   local classes = require "awspromise.credentials.classes"
-  for _, file in ipairs {"temporary", "cognito", "sso"} do require("awspromise.credentials." .. file) end
+  for _, file in ipairs {"temporary", "cognito", "sso", "token"} do require("awspromise.credentials." .. file) end
   for name, value in pairs(classes) do
     if type(value) == "table" and rawget(value, "className") == name then AWS[name] = value end
   end

@@ -90,6 +90,7 @@ function Request.new(service, operation, params, op)
     credentials = false, -- the attempt's, once resolved (customizations presign with them)
     checkResponse = false, -- a customization's look at each parsed reply (customizations/)
     bodySink = false, -- createReadStream's stream (s3_stream.lua): the body goes there, not in a string
+    beforeSend = false, -- fn(request, credentials, go(err)) before each attempt is signed (endpoint_discovery.lua)
     listeners = Request.globalListeners(), -- AWS.events' listeners (events.lua), or nil
   }, Request)
 end
@@ -320,6 +321,16 @@ local function send(self, credentials)
   self.transfer = transfer
 end
 
+-- customization hook: endpoint discovery may address the attempt first, and calls go when done.
+local function ready(self, credentials)
+  local before = self.beforeSend
+  if not before then return send(self, credentials) end
+  before(self, credentials, function(err)
+    if err then return finish(self, "fail", err, nil) end
+    guarded(send, self, credentials)
+  end)
+end
+
 local function credentials_failed(self, err)
   if type(err) ~= "table" then err = make_error("CredentialsError", tostring(err)) end
   finish(self, "fail", err, nil)
@@ -327,12 +338,12 @@ end
 
 -- One attempt: credentials, sign, send. Each attempt signs anew (fresh date, refreshed keys).
 attempt = function(self)
-  if self.httpRequest.authtype == "none" then return send(self, nil) end
+  if self.httpRequest.authtype == "none" then return ready(self, nil) end
   local service = self.service
-  local ok, creds, creds_promise = pcall(service.cachedCredentials, service)
+  local ok, creds, creds_promise = pcall(service.cachedCredentials, service, self)
   if not ok then return finish(self, "fail", creds, nil) end
-  if creds then return send(self, creds) end
-  creds_promise:next(function(c) guarded(send, self, c) end, function(err) credentials_failed(self, err) end)
+  if creds then return ready(self, creds) end
+  creds_promise:next(function(c) guarded(ready, self, c) end, function(err) credentials_failed(self, err) end)
 end
 
 -- validating -> building -> credentials -> the first attempt, all in the caller's turn.

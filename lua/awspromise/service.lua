@@ -76,7 +76,7 @@ local function operations_for(model)
     local handle = type(name) == "string" and core.operation(model, name)
     if not handle then return nil end
     local info = model:operation(name)
-    local entry = {name = name, handle = handle, authtype = info.authtype}
+    local entry = {name = name, handle = handle, authtype = info.authtype, endpointDiscovery = info.endpointDiscovery}
     rawset(ops_, name, entry)
     return entry
   end})
@@ -325,8 +325,12 @@ function Service:credentialsProvider()
   return provider
 end
 
--- Credentials ready now (nil and a promise when they must be fetched first).
-function Service:cachedCredentials()
+-- Credentials ready now (nil and a promise when they must be fetched first). For a request
+-- whose operation signs with a bearer token, the token ({token =}) instead.
+function Service:cachedCredentials(request)
+  if request and require("awspromise.auth").scheme(self, request.op) == "bearer" then
+    return require("awspromise.credentials.token").cached(self.config)
+  end
   local provider = self:credentialsProvider()
   local ready = provider:peek()
   if ready then return ready end
@@ -341,6 +345,7 @@ end
 -- The `sign` option of core.http for these credentials: core.http_signing's userdata, read
 -- once and reused while the credentials and the clock offset stay the same.
 function Service:signingOptions(creds, region)
+  if creds.token and not creds.accessKeyId then return require("awspromise.auth").bearer(self, creds) end
   local cached = self.signCache
   local offset = self.config.systemClockOffset -- milliseconds, as in JavaScript
   local ep = self:resolvedEndpoint()
@@ -349,6 +354,7 @@ function Service:signingOptions(creds, region)
     return cached.options
   end
   local options = core.http_signing {
+    version = require("awspromise.auth").scheme(self) == "v2" and "v2" or nil,
     accessKeyId = creds.accessKeyId,
     secretAccessKey = creds.secretAccessKey,
     sessionToken = creds.sessionToken,

@@ -44,11 +44,15 @@ describe("AWS.config.update", function()
     assert.matches("convertResponseTypes = false is not supported",
       config_error(AWS.config.update, {convertResponseTypes = false}))
     assert.matches("clientSideMonitoring", config_error(AWS.config.update, {clientSideMonitoring = true}))
-    assert.matches("endpoint discovery", config_error(AWS.config.update, {endpointDiscoveryEnabled = true}))
+    -- endpoint discovery, Signature Version 2 and bearer tokens are built (sigv2_spec.lua,
+    -- endpoint_discovery_spec.lua): only malformed values are refused
+    assert.matches("endpointDiscoveryEnabled must be true or false",
+      config_error(AWS.config.update, {endpointDiscoveryEnabled = "yes"}))
     assert.matches("s3UseArnRegion", config_error(AWS.config.update, {s3UseArnRegion = true}))
     assert.matches("signatureVersion = s3", config_error(AWS.config.update, {signatureVersion = "s3"}))
-    assert.matches("signatureVersion = v2", config_error(AWS.config.update, {signatureVersion = "v2"}))
-    assert.matches("bearer", config_error(AWS.config.update, {token = {token = "t"}}))
+    assert.matches("signatureVersion = v3", config_error(AWS.config.update, {signatureVersion = "v3"}))
+    assert.matches("token must be a string", config_error(AWS.config.update, {token = 42}))
+    assert.matches("token expiration", config_error(AWS.config.update, {token = {token = "t", expiration = "soon"}}))
     assert.matches("milliseconds", config_error(AWS.config.update, {systemClockOffset = "5"}))
     assert.matches("logger must be", config_error(AWS.config.update, {logger = 42}))
     assert.is_nil(AWS.config.convertResponseTypes)

@@ -372,24 +372,8 @@ end)
 
 -- An independent implementation: botocore (Debian python3-botocore) with its clock frozen.
 describe("signer against botocore", function()
-  -- LD_PRELOAD is dropped so that a sanitizer runtime preloaded for the specs does not follow python
-  local PY = "env -u LD_PRELOAD /usr/bin/python3"
-  if os.getenv("AWSPROMISE_UNDER_VALGRIND") then
-    -- python's own allocations would be reported as leaks when valgrind follows children
-    local why = "under valgrind: the botocore cross-check (a python child process) is skipped"
-    print(why)
-    pending(why)
-    return
-  end
-  local probe = io.popen(PY .. ' -c "import botocore.auth; print(42)" 2>/dev/null')
-  local have = probe and probe:read("a"):match("42")
-  if probe then probe:close() end
-  if not have then
-    local why = "/usr/bin/python3 with botocore is not available: the botocore cross-check is skipped"
-    print(why)
-    pending(why)
-    return
-  end
+  local PY = require("support.botocore").python(pending)
+  if not PY then return end
 
   local script = [[
 import datetime, json, sys
