@@ -36,6 +36,7 @@ Paths (a trailing slash is ignored; the JSON protocol posts to the endpoint's pa
   /reset_before                reads the request and resets the connection before any byte
   /reset_headers               sends half a status line and headers, then resets
   /stall_body                  sends the headers and 10 of 1000 body bytes, then stalls for ever
+  /s3mp/...                    an in-memory S3 with multipart uploads (spec/support/mini_s3.py)
 Prints "PORT <n>" first; exits when its parent dies or on SIGTERM."""
 import json
 import os
@@ -47,6 +48,8 @@ import time
 import zlib
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import mini_s3
 
 counts = {}
 lock = threading.RLock()
@@ -140,6 +143,8 @@ class Handler(BaseHTTPRequestHandler):
         if not parts and recorded_root:
             return self.record(recorded_root[0], body)
         kind = parts[0] if parts else "ok"
+        if kind == "s3mp":
+            return mini_s3.handle(self, body)
         if kind == "ok":
             return self.reply(200, {"ok": True})
         if kind == "delay":

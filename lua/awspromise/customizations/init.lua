@@ -12,7 +12,7 @@ local HAVE = {
   apigateway = true, cloudfront = true, cloudsearchdomain = true, docdb = true, dynamodb = true,
   ec2 = true, eventbridge = true, glacier = true, iotdata = true, lambda = true,
   machinelearning = true, neptune = true, polly = true, rds = true, rdsdataservice = true,
-  route53 = true, s3control = true, sqs = true, sts = true, swf = true,
+  route53 = true, s3 = true, s3control = true, sqs = true, sts = true, swf = true,
 }
 
 local loaded = {}
