@@ -168,6 +168,17 @@ describe("s3:upload failures and aborts (in-memory S3)", function()
     assert.equal(2, #parts)
   end)
 
+  it("a part that fails once is retried by the client's policy", function()
+    local function stats() return server.json("GET", "/s3mp/_stats") end
+    local retrying = AWS.S3({endpoint = server.url .. "/s3mp", region = "us-east-1", s3ForcePathStyle = true,
+      maxRetries = 2, retryDelayOptions = {base = 1}, credentials = {accessKeyId = "AKID", secretAccessKey = "SECRET"}})
+    local before = stats().uploadParts
+    local data = retrying:upload({Bucket = "mp6", Key = "flaky-part-2.bin", Body = body}, {queueSize = 2}):promise():await()
+    assert.equal("flaky-part-2.bin", data.Key)
+    assert.equal(before + 4, stats().uploadParts, "three parts and one retry")
+    assert.is_true(retrying:getObject({Bucket = "mp6", Key = "flaky-part-2.bin"}):promise():await().Body == body)
+  end)
+
   it("a single put carries the tags as its Tagging header", function()
     s3:upload({Bucket = "mp5", Key = "small.txt", Body = "small"}, {tags = {{Key = "team", Value = "lua & c"}, {Key = "n", Value = "1"}}})
       :promise():await()

@@ -7,7 +7,9 @@ style below /s3mp (endpoint http://127.0.0.1:<port>/s3mp). No signature checks.
   GET    /s3mp/<b>/<key>?tagging                       GetObjectTagging (the PutObject's x-amz-tagging)
   POST   /s3mp/<b>/<key>?uploads                       CreateMultipartUpload
   PUT    /s3mp/<b>/<key>?partNumber=N&uploadId=U       UploadPart (a key containing "fail-part-N"
-                                                       refuses part N with 400 InvalidPart; one
+                                                       refuses part N with 400 InvalidPart, one
+                                                       containing "flaky-part-N" answers part N's
+                                                       first try with 500 InternalError; one
                                                        containing "slow" waits 300 ms per part)
   POST   /s3mp/<b>/<key>?uploadId=U                    CompleteMultipartUpload
   DELETE /s3mp/<b>/<key>?uploadId=U                    AbortMultipartUpload
@@ -29,6 +31,7 @@ objects = {}   # (bucket, key) -> bytes
 tag_headers = {}  # (bucket, key) -> the x-amz-tagging of its PutObject
 uploads = {}   # upload id -> {"bucket":, "key":, "parts": {n: bytes}}
 stats = {"uploadParts": 0, "aborts": 0, "creates": 0}
+flaky_failed = set()  # (upload id, part number) whose first try failed
 
 
 def etag(data):
@@ -108,6 +111,9 @@ def handle(handler, body):
             stats["uploadParts"] += 1
             if "fail-part-%d" % number in key:
                 return error(handler, 400, "InvalidPart", "part %d refused" % number)
+            if "flaky-part-%d" % number in key and (query["uploadId"][0], number) not in flaky_failed:
+                flaky_failed.add((query["uploadId"][0], number))
+                return error(handler, 500, "InternalError", "part %d failed once" % number)
             upload["parts"][number] = body
             slow = "slow" in key
         elif method == "DELETE":
