@@ -160,7 +160,8 @@ function Service.new(global, options, class)
   attach(self, model)
   self.serviceIdentifier = self.serviceIdentifier or self.api.endpointPrefix
   customizations.setup(self) -- customization hook: per-service checks and defaults
-  if self.config.httpOptions.maxSockets then core.http_configure{maxSockets = self.config.httpOptions.maxSockets} end
+  local http = self.config.httpOptions
+  if http.maxSockets or http.maxQueue then core.http_configure{maxSockets = http.maxSockets, maxQueue = http.maxQueue} end
   return self
 end
 
