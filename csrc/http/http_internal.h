@@ -15,6 +15,8 @@
 /* Waiting requests past which core.http refuses at once (RequestQueueFullError); each holds its
  * options and a small userdata, no connection or buffer. httpOptions.maxQueue changes it. */
 #define HTTP_DEFAULT_MAX_QUEUE 100000
+/* libcurl refuses a longer string option (CURL_MAX_INPUT_LENGTH, private to libcurl). */
+#define CURL_MAX_URL_BYTES 8000000
 #define INLINE_HEADERS 24
 
 typedef struct transfer transfer;

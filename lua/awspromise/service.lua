@@ -288,6 +288,7 @@ function Service:buildHttp(operation, params)
   local path = req.path
   local bucket = self.serviceIdentifier == "s3" and type(params) == "table" and params.Bucket
   if type(bucket) == "string" then
+    s3.check_key(params.Key)
     local address
     address, path = s3.address(ep, bucket, path, config)
     host = address.host

@@ -117,3 +117,40 @@ describe("the wait queue is bounded (defect 4)", function()
     end
   end)
 end)
+
+describe("an S3 key over S3's limit (defect 11)", function()
+  local function s3_call(k, object_key)
+    server.json("POST", "/_reply/" .. k, {status = 200, headers = {ETag = '"e"'}, body = ""})
+    local c = AWS.S3 {endpoint = server.url .. "/record/" .. k, region = "us-east-1", s3ForcePathStyle = true,
+      maxRetries = 0, credentials = {accessKeyId = "AKID", secretAccessKey = "s"}}
+    return support.settle(c:putObject({Bucket = "bucket", Key = object_key, Body = "x"}):promise())
+  end
+
+  it("is refused before sending, naming the limit", function()
+    local k = key()
+    -- 342 three-byte characters: 1026 bytes of UTF-8 in 342 characters
+    for _, long in ipairs {("k"):rep(1025), ("\u{20AC}"):rep(342), ("k"):rep(9000000)} do
+      local state, err = s3_call(k, long)
+      assert.equal("rejected", state)
+      assert.equal("KeyTooLongError", err.code, err.message)
+      assert.matches("1024 bytes", err.message)
+      assert.matches(tostring(#long) .. " bytes long", err.message)
+    end
+    assert.same({}, server.json("GET", "/_recorded/" .. k))
+  end)
+
+  it("a key of exactly 1024 bytes is sent", function()
+    local k = key()
+    assert.equal("fulfilled", (s3_call(k, ("k"):rep(1023) .. "/")))
+    assert.equal(1, #server.json("GET", "/_recorded/" .. k))
+  end)
+end)
+
+describe("a URL over libcurl's limit (defect 11)", function()
+  it("raises naming the limit, not 'refused' or 'out of memory'", function()
+    local ok, err = pcall(core.http, {method = "GET", url = server.url .. "/ok?" .. ("q"):rep(8000000)})
+    assert.is_false(ok)
+    assert.equal("InvalidParameter", err.code)
+    assert.matches("at most 8000000", err.message)
+  end)
+end)
