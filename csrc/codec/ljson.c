@@ -21,7 +21,12 @@
  *                        (core.json_array_mt and core.json_object_mt are such metatables)
  *   number           <-> integer when integral and in range, else float
  * Numbers beyond 2^53 are only as exact as cJSON's double, and a "\u0000" escape ends the
- * decoded string: both are cJSON limits. */
+ * decoded string: both are cJSON limits that its API (1.7.15) gives no way around. An item keeps
+ * neither its place in the input (return_parse_end marks only the end of the whole value) nor a
+ * string's decoded length (valuestring is NUL-terminated; the allocation hooks see only an upper
+ * bound) nor a number's text (parsed from a stack copy straight into valuedouble); cJSON_Raw
+ * exists for printing only. Recovering either means scanning the JSON a second time, i.e. a
+ * second parser, which this module does not hand-write. */
 #include "codec/ljson.h"
 
 #include "core/error.h"

@@ -23,6 +23,7 @@
 #include "http/http_internal.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,9 +201,12 @@ void http_push_transport_error(lua_State *L, const char *code, const char *messa
 
 #define OUR_OOM "out of memory while receiving the response"
 #define OVERSIZE_HEADER "libcurl refused the response: a header line over its 100 KiB limit, or out of memory"
+#define RESEND_REFUSED "the connection closed before any reply byte; the request was not sent again on a new connection (the retry policy decides)"
 static void push_curl_error(lua_State *L, transfer *t, CURLcode rc)
 {
     const char *detail = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+    if (t->resend_refused)
+        detail = RESEND_REFUSED; /* rc is CURLE_ABORTED_BY_CALLBACK: retryable */
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
         http_push_transport_error(L, "TimeoutError", detail, 1);
@@ -393,6 +397,8 @@ static int configure_transfer(transfer *t, const transfer_plan *plan)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, http_on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, t);
     int has_body = plan->body != NULL;
     if (!(strcmp(method, "GET") == 0 && !has_body) && strcmp(method, "HEAD") != 0 &&
         (has_body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0)) {
@@ -494,12 +500,13 @@ static void unlink_waiting(http_engine *h, transfer *t)
         h->waiting_tail = t->wprev;
     t->wprev = t->wnext = NULL;
     t->waiting = 0;
+    h->nwaiting--;
 }
 
 /* Fails a transfer that could not start: an InvalidParameter through its promise or callback. */
-static void fail_start(lua_State *L, transfer *t, int tidx, const char *message)
+static void fail_start(lua_State *L, transfer *t, int tidx, const char *code, const char *message)
 {
-    http_push_transport_error(L, "InvalidParameter", message, 0);
+    http_push_transport_error(L, code, message, 0);
     http_release(L, t);
     http_deliver(L, t, tidx, 0);
 }
@@ -539,7 +546,7 @@ static void pump_waiting(lua_State *L, http_engine *h)
                 message = lua_tostring(L, -1);
             else if (lua_istable(L, -1) && lua_getfield(L, -1, "message") == LUA_TSTRING)
                 message = lua_tostring(L, -1);
-            fail_start(L, t, tidx, message);
+            fail_start(L, t, tidx, "InvalidParameter", message);
         }
         lua_settop(L, tidx - 1);
     }
@@ -556,6 +563,7 @@ static int l_http(lua_State *L)
         luaL_checktype(L, 2, LUA_TFUNCTION);
     lua_settop(L, 3);
     int start_now = h->in_curl < h->max_in_curl && !h->waiting_head;
+    int queue_full = !start_now && h->nwaiting >= h->max_queue;
     if (!start_now) {
         /* The same checks as a start, so that a bad option raises here in both cases. */
         transfer_plan plan;
@@ -593,7 +601,11 @@ static int l_http(lua_State *L)
         h->active->prev = t;
     h->active = t;
     aws_loop_hold(h->lp, 1);
-    if (!start_now) {
+    if (queue_full) {
+        fail_start(L, t, tidx, "RequestQueueFullError", lua_pushfstring(L, "http: %d requests already wait for a "
+                   "connection (the queue's limit, httpOptions.maxQueue); this one was not sent", (int)h->max_queue));
+        lua_pop(L, 1);
+    } else if (!start_now) {
         /* Past max_in_curl a request waits here, not in libcurl: an easy handle with its 16 KiB
          * receive buffer per queued request is what made 10,000 requests in flight cost 170 MB. */
         t->waiting = 1;
@@ -603,8 +615,9 @@ static int l_http(lua_State *L)
         else
             h->waiting_head = t;
         h->waiting_tail = t;
+        h->nwaiting++;
     } else if (err) {
-        fail_start(L, t, tidx, err);
+        fail_start(L, t, tidx, "InvalidParameter", err);
     }
     if (callback)
         return 1;
@@ -670,19 +683,24 @@ static int l_configure(lua_State *L)
         h->max_in_curl = (int)n;
         pump_waiting(L, h);
     }
+    lua_getfield(L, 1, "maxQueue");
+    if (!lua_isnil(L, -1)) {
+        lua_Integer n = luaL_checkinteger(L, -1);
+        if (n < 0 || n > INT_MAX)
+            return luaL_error(L, "http: maxQueue must be an integer from 0 to %d", INT_MAX);
+        h->max_queue = (long)n;
+    }
     return 0;
 }
 
 static int l_stats(lua_State *L)
 {
     http_engine *h = engine_of(L);
-    int active = 0, queued = 0;
+    int active = 0;
     for (transfer *t = h->active; t; t = t->next)
         active++;
-    for (transfer *t = h->waiting_head; t; t = t->wnext)
-        queued++;
-    lua_createtable(L, 0, 6);
-    lua_pushinteger(L, queued);
+    lua_createtable(L, 0, 7);
+    lua_pushinteger(L, h->nwaiting);
     lua_setfield(L, -2, "queued");
     lua_pushinteger(L, active);
     lua_setfield(L, -2, "active");
@@ -694,6 +712,8 @@ static int l_stats(lua_State *L)
     lua_setfield(L, -2, "maxInCurl");
     lua_pushinteger(L, h->max_sockets);
     lua_setfield(L, -2, "maxSockets");
+    lua_pushinteger(L, h->max_queue);
+    lua_setfield(L, -2, "maxQueue");
     return 1;
 }
 
@@ -738,6 +758,7 @@ void aws_open_http(lua_State *L)
     h->lp = lp;
     h->max_sockets = 50;
     h->max_in_curl = 256;
+    h->max_queue = HTTP_DEFAULT_MAX_QUEUE;
     lua_rawsetp(L, LUA_REGISTRYINDEX, &engine_key); /* keeps the engine's memory alive */
     /* These may raise, so before the first curl resource; both hooks cope with a NULL multi. */
     aws_loop_add_after_io(L, lp, after_io, h);

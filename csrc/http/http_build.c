@@ -419,6 +419,9 @@ void http_plan(lua_State *L, sigv4_signer *signer, transfer_plan *plan)
         aws_raise_error(L, "InvalidParameter", "http: opts.url is required");
     if (!http_split_url(plan->url, plan->url_len, &plan->u))
         aws_raise_error(L, "InvalidParameter", "http: opts.url is not an absolute http(s) URL: %s", plan->url);
+    if (plan->url_len > CURL_MAX_URL_BYTES) /* libcurl's own limit on a string option */
+        aws_raise_error(L, "InvalidParameter", "http: opts.url is %I bytes long; libcurl takes at most %d",
+                        (lua_Integer)plan->url_len, CURL_MAX_URL_BYTES);
     size_t n;
     plan->method = opt_string(L, opts, "opts", "method", &n);
     if (!plan->method)

@@ -12,6 +12,11 @@
 #include "sign/sigv4.h"
 
 #define MAX_POOLED_HANDLES 256
+/* Waiting requests past which core.http refuses at once (RequestQueueFullError); each holds its
+ * options and a small userdata, no connection or buffer. httpOptions.maxQueue changes it. */
+#define HTTP_DEFAULT_MAX_QUEUE 100000
+/* libcurl refuses a longer string option (CURL_MAX_INPUT_LENGTH, private to libcurl). */
+#define CURL_MAX_URL_BYTES 8000000
 #define INLINE_HEADERS 24
 
 typedef struct transfer transfer;
@@ -38,6 +43,7 @@ typedef struct http_engine {
     transfer *waiting_tail;
     int in_curl;            /* transfers libcurl holds now */
     int max_in_curl;
+    long nwaiting, max_queue; /* past max_queue waiting transfers a new one is refused at once */
     int pumping;
     int closing;
     strbuf scratch;
@@ -64,6 +70,8 @@ struct transfer {
     int head_complete, head_told; /* the final header block is in; onHeaders was queued */
     int engine_paused, user_paused; /* receiving paused: the buffer is full / onBody said false */
     int stream_failed;       /* onHeaders or onBody raised: the transfer ends with that error */
+    int sends;               /* how often libcurl was about to send this request */
+    int resend_refused;      /* libcurl would have sent it again on a new connection */
     unsigned shape;          /* see pooled_handle */
     curl_off_t up_now, up_total, down_now, down_total;
     curl_off_t up_told, down_told;
@@ -141,6 +149,10 @@ size_t http_on_header(char *data, size_t size, size_t n, void *ud);
 size_t http_on_body(char *data, size_t size, size_t n, void *ud);
 /* Response headers as {lower-case name = value}; repeated headers are joined with ", ". */
 void http_push_headers(lua_State *L, const strbuf *head);
+/* CURLOPT_PREREQFUNCTION: a transfer is sent at most once. libcurl re-sends a request on a new
+ * connection when a reused one closes before any reply byte; that second send is refused, so
+ * the attempt fails and the retry policy decides (and counts) any further send. */
+int http_on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port, int conn_local_port);
 /* Queues the onHeaders call and the gathered body chunk of a streaming transfer (at tidx). */
 void http_stream_due(lua_State *L, transfer *t, int tidx);
 /* Ends a streaming transfer: the outcome on the stack top (popped) is handed over by a job that

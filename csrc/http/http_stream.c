@@ -49,6 +49,16 @@ size_t http_on_header(char *data, size_t size, size_t n, void *ud)
     return len;
 }
 
+int http_on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port, int conn_local_port)
+{
+    (void)conn_primary_ip, (void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
+    transfer *t = ud;
+    if (++t->sends == 1)
+        return CURL_PREREQFUNC_OK;
+    t->resend_refused = 1;
+    return CURL_PREREQFUNC_ABORT;
+}
+
 size_t http_on_body(char *data, size_t size, size_t n, void *ud)
 {
     transfer *t = ud;

@@ -19,10 +19,13 @@
 --
 --   s3.dns_compatible_bucket(name) -> bool
 --   s3.ADDRESS_CACHE_LIMIT   how many buckets one endpoint remembers (1000)
+--
+--   s3.check_key(key)        raises KeyTooLongError (S3's own code for it) when params.Key is
+--                            over s3.MAX_KEY_BYTES (1024 bytes of UTF-8), before anything is sent
 local make_error = require("awspromise.promise").make_error
 
 -- A program that touches very many buckets on one endpoint decides again rather than grow.
-local s3 = {ADDRESS_CACHE_LIMIT = 1000}
+local s3 = {ADDRESS_CACHE_LIMIT = 1000, MAX_KEY_BYTES = 1024}
 
 local DEFAULT_PORT = {http = 80, https = 443}
 local SLASH = ("/"):byte()
@@ -114,6 +117,13 @@ local function below_bucket(path, segment)
   if after == nil then return "/" end
   if after ~= SLASH then return path end -- "/my-bucketx/k" names another bucket
   return path:sub(#segment + 1)
+end
+
+function s3.check_key(key)
+  if type(key) == "string" and #key > s3.MAX_KEY_BYTES then
+    error(make_error("KeyTooLongError", ("S3 object key is %d bytes long; S3's limit is %d bytes of UTF-8")
+      :format(#key, s3.MAX_KEY_BYTES)), 3)
+  end
 end
 
 function s3.address(endpoint, bucket, path, options)

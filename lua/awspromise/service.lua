@@ -160,7 +160,8 @@ function Service.new(global, options, class)
   attach(self, model)
   self.serviceIdentifier = self.serviceIdentifier or self.api.endpointPrefix
   customizations.setup(self) -- customization hook: per-service checks and defaults
-  if self.config.httpOptions.maxSockets then core.http_configure{maxSockets = self.config.httpOptions.maxSockets} end
+  local http = self.config.httpOptions
+  if http.maxSockets or http.maxQueue then core.http_configure{maxSockets = http.maxSockets, maxQueue = http.maxQueue} end
   return self
 end
 
@@ -287,6 +288,7 @@ function Service:buildHttp(operation, params)
   local path = req.path
   local bucket = self.serviceIdentifier == "s3" and type(params) == "table" and params.Bucket
   if type(bucket) == "string" then
+    s3.check_key(params.Key)
     local address
     address, path = s3.address(ep, bucket, path, config)
     host = address.host

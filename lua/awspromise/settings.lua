@@ -6,9 +6,10 @@
 --   settings.MAX_RETRIES            the largest maxRetries accepted (1000)
 --   settings.MAX_TIMEOUT_MS         the largest timeout or connectTimeout accepted (2^31 - 1 ms,
 --                                   about 24.8 days; 0 means no timeout, as in libcurl)
+--   settings.MAX_QUEUE              the largest httpOptions.maxQueue accepted (2^31 - 1 requests)
 local make_error = require("awspromise.promise").make_error
 
-local settings = {MAX_RETRIES = 1000, MAX_TIMEOUT_MS = 2 ^ 31 - 1}
+local settings = {MAX_RETRIES = 1000, MAX_TIMEOUT_MS = 2 ^ 31 - 1, MAX_QUEUE = 2 ^ 31 - 1}
 
 local function callable(v)
   if type(v) == "function" then return true end
@@ -47,6 +48,7 @@ function settings.check(options, where)
   if type(http) == "table" then
     check_number(where, "httpOptions.timeout", http.timeout, ANY, settings.MAX_TIMEOUT_MS)
     check_number(where, "httpOptions.connectTimeout", http.connectTimeout, ANY, settings.MAX_TIMEOUT_MS)
+    check_number(where, "httpOptions.maxQueue", http.maxQueue, 0, settings.MAX_QUEUE, true)
   end
   local delays = options.retryDelayOptions
   if type(delays) == "table" then

@@ -37,6 +37,9 @@ Paths (a trailing slash is ignored; the JSON protocol posts to the endpoint's pa
   /reset_headers               sends half a status line and headers, then resets
   /stall_body                  sends the headers and 10 of 1000 body bytes, then stalls for ever
   /s3mp/...                    an in-memory S3 with multipart uploads (spec/support/mini_s3.py)
+  /reset_reused/<key>          counts the send under key; answers 200 {"ok": true} when it is the
+                               first request on its connection, else resets before any byte (a
+                               reused keep-alive connection dying under the next request)
 Prints "PORT <n>" first; exits when its parent dies or on SIGTERM."""
 import json
 import os
@@ -132,6 +135,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def handle_any(self):
+        self.served = getattr(self, "served", 0) + 1
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         path = self.path
@@ -315,6 +319,13 @@ def reset_headers(handler, parts):
     reset(handler)
 
 
+def reset_reused(handler, parts):
+    bump(parts[1])
+    if handler.served > 1:
+        return reset(handler)
+    return handler.reply(200, {"ok": True})
+
+
 def stall_body(handler, parts):
     send_json_head(handler, 1000)
     handler.wfile.write(b'{"v": "12')
@@ -326,6 +337,7 @@ def stall_body(handler, parts):
 HOSTILE = {
     "deepjson": deep_json, "hugeheader": huge_header, "hugebody": huge_body, "truncated": truncated,
     "reset_before": reset_before, "reset_headers": reset_headers, "stall_body": stall_body,
+    "reset_reused": reset_reused,
 }
 
 
