@@ -13,9 +13,20 @@
 #include "model/shape.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_DEPTH 64
+
+/* Where a value sits: params, a member, a map entry or a list item. Built on the C stack as the
+ * walk descends and turned into text ("params.Tags[2].Key") only when a problem names it, so a
+ * call whose params fit makes no strings. */
+typedef struct value_path {
+    const struct value_path *parent; /* NULL for params itself */
+    const char *name;                /* a member or map key (NULL for a list item) */
+    size_t len;
+    lua_Integer index;               /* a list item's position */
+} value_path;
 
 typedef struct validation {
     lua_State *L;
@@ -23,17 +34,6 @@ typedef struct validation {
     int errors;   /* stack index of the list of problems */
     int count;
 } validation;
-
-/* Records one problem; its message is on the stack top (popped). */
-static void problem(validation *v, const char *code)
-{
-    lua_State *L = v->L;
-    aws_push_error(L, code, lua_tostring(L, -1));
-    lua_rawseti(L, v->errors, ++v->count);
-    lua_pop(L, 1);
-}
-
-#define PATH(idx) lua_tostring(L, (idx))
 
 static int is_identifier(const char *s, size_t len)
 {
@@ -45,13 +45,50 @@ static int is_identifier(const char *s, size_t len)
     return 1;
 }
 
-/* Pushes path .. "." .. name, or path .. "['name']" for names that are not identifiers. */
-static void push_child_path(lua_State *L, int path, const char *name, size_t len)
+/* Adds path to the buffer: "params", then ".name", "['odd key']" or "[i]" per step. */
+static void add_path(luaL_Buffer *b, const value_path *path)
 {
-    if (is_identifier(name, len))
-        lua_pushfstring(L, "%s.%s", lua_tostring(L, path), name);
-    else
-        lua_pushfstring(L, "%s['%s']", lua_tostring(L, path), name);
+    if (!path->parent) {
+        luaL_addstring(b, "params");
+        return;
+    }
+    add_path(b, path->parent);
+    if (!path->name) {
+        char index[32];
+        snprintf(index, sizeof index, "[%lld]", (long long)path->index);
+        luaL_addstring(b, index);
+    } else if (is_identifier(path->name, path->len)) {
+        luaL_addchar(b, '.');
+        luaL_addlstring(b, path->name, path->len);
+    } else {
+        luaL_addstring(b, "['");
+        luaL_addlstring(b, path->name, path->len);
+        luaL_addstring(b, "']");
+    }
+}
+
+/* Records one problem of kind `code`: the message is fmt with the path's text for its "%P"
+ * (at most one) and `name` for its "%s" (at most one, which comes first when both do). */
+static void problem(validation *v, const char *code, const value_path *path, const char *fmt, const char *name)
+{
+    lua_State *L = v->L;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (const char *c = fmt; *c; c++) {
+        if (c[0] == '%' && c[1] == 'P') {
+            add_path(&b, path);
+            c++;
+        } else if (c[0] == '%' && c[1] == 's') {
+            luaL_addstring(&b, name);
+            c++;
+        } else {
+            luaL_addchar(&b, *c);
+        }
+    }
+    luaL_pushresult(&b);
+    aws_push_error(L, code, lua_tostring(L, -1));
+    lua_rawseti(L, v->errors, ++v->count);
+    lua_pop(L, 1);
 }
 
 /* A field n equal to the length, as table.pack and AWS.Promise.all leave, is allowed (lua_next's
@@ -89,7 +126,7 @@ static int is_sequence(lua_State *L, int idx, lua_Integer *n)
     return count == len;
 }
 
-static void check_value(validation *v, const cJSON *member, int value, int path, int depth);
+static void check_value(validation *v, const cJSON *member, int value, const value_path *path, int depth);
 
 static int has_crlf(lua_State *L, int idx)
 {
@@ -98,62 +135,60 @@ static int has_crlf(lua_State *L, int idx)
     return memchr(s, '\r', len) || memchr(s, '\n', len);
 }
 
-/* What checks one entry of the structure or map whose path is at `path`: `node` is the
- * structure's shape or the map's value reference; the entry's value and path sit at `child` and
- * `child_path`. */
-typedef void (*entry_check)(validation *v, const cJSON *node, const char *name, int path, int child, int child_path,
-                            int depth);
+/* What checks one entry of the structure or map at `path`: `node` is the structure's shape or
+ * the map's value reference; the entry's value sits at `child`, its path is `child_path`. */
+typedef void (*entry_check)(validation *v, const cJSON *node, const char *name, const value_path *path, int child,
+                            const value_path *child_path, int depth);
 
 /* Runs `check` on every entry of the table at value whose key is a string; any other key is a
- * problem of kind `code` described by `bad_key` (a format taking the table's path). */
-static void check_entries(validation *v, int value, int path, const char *code, const char *bad_key, entry_check check,
-                          const cJSON *node, int depth)
+ * problem of kind `code` described by `bad_key` (a message whose %P is the table's path). */
+static void check_entries(validation *v, int value, const value_path *path, const char *code, const char *bad_key,
+                          entry_check check, const cJSON *node, int depth)
 {
     lua_State *L = v->L;
     lua_pushnil(L);
     while (lua_next(L, value)) {
         int child = lua_gettop(L);
         if (lua_type(L, -2) != LUA_TSTRING) {
-            lua_pushfstring(L, bad_key, PATH(path));
-            problem(v, code);
+            problem(v, code, path, bad_key, NULL);
         } else {
-            size_t len;
-            const char *name = lua_tolstring(L, -2, &len);
-            push_child_path(L, path, name, len);
-            check(v, node, name, path, child, lua_gettop(L), depth);
+            value_path child_path = {path, NULL, 0, 0};
+            child_path.name = lua_tolstring(L, -2, &child_path.len);
+            check(v, node, child_path.name, path, child, &child_path, depth);
         }
         lua_settop(L, child - 1);
     }
 }
 
-static void check_member(validation *v, const cJSON *shape, const char *name, int path, int child, int child_path,
-                         int depth)
+static void check_member(validation *v, const cJSON *shape, const char *name, const value_path *path, int child,
+                         const value_path *child_path, int depth)
 {
     lua_State *L = v->L;
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(shape, "members"), name);
     if (!m) {
-        lua_pushfstring(L, "Unexpected key '%s' found in %s", name, PATH(path));
-        problem(v, "UnexpectedParameter");
+        problem(v, "UnexpectedParameter", path, "Unexpected key '%s' found in %P", name);
         return;
     }
-    const char *location = aws_model_trait_string(v->m, m, "location");
-    if (location && strcmp(location, "header") == 0 && lua_type(L, child) == LUA_TSTRING && has_crlf(L, child)) {
-        lua_pushfstring(L, "%s must not contain CR or LF (it is sent as an HTTP header)", PATH(child_path));
-        problem(v, "InvalidParameter");
-        return;
+    if (lua_type(L, child) == LUA_TSTRING) {
+        const char *location = aws_model_trait_string(v->m, m, "location");
+        if (location && strcmp(location, "header") == 0 && has_crlf(L, child)) {
+            problem(v, "InvalidParameter", child_path, "%P must not contain CR or LF (it is sent as an HTTP header)",
+                    NULL);
+            return;
+        }
     }
     check_value(v, m, child, child_path, depth + 1);
 }
 
-static void check_map_value(validation *v, const cJSON *value_ref, const char *name, int path, int child,
-                            int child_path, int depth)
+static void check_map_value(validation *v, const cJSON *value_ref, const char *name, const value_path *path,
+                            int child, const value_path *child_path, int depth)
 {
     (void)name;
     (void)path;
     check_value(v, value_ref, child, child_path, depth + 1);
 }
 
-static void check_structure(validation *v, const cJSON *shape, int value, int path, int depth)
+static void check_structure(validation *v, const cJSON *shape, int value, const value_path *path, int depth)
 {
     lua_State *L = v->L;
     const cJSON *required = cJSON_GetObjectItemCaseSensitive(shape, "required");
@@ -163,24 +198,20 @@ static void check_structure(validation *v, const cJSON *shape, int value, int pa
         lua_getfield(L, value, r->valuestring);
         int missing = lua_isnil(L, -1);
         lua_pop(L, 1);
-        if (missing) {
-            lua_pushfstring(L, "Missing required key '%s' in %s", r->valuestring, PATH(path));
-            problem(v, "MissingRequiredParameter");
-        }
+        if (missing)
+            problem(v, "MissingRequiredParameter", path, "Missing required key '%s' in %P", r->valuestring);
     }
-    check_entries(v, value, path, "UnexpectedParameter", "%s has a key that is not a string", check_member, shape,
+    check_entries(v, value, path, "UnexpectedParameter", "%P has a key that is not a string", check_member, shape,
                   depth);
 }
 
-static void type_problem(validation *v, int path, const char *expected)
+static void type_problem(validation *v, const value_path *path, const char *expected)
 {
-    lua_State *L = v->L;
-    lua_pushfstring(L, "Expected %s to be %s", PATH(path), expected);
-    problem(v, "InvalidParameterType");
+    problem(v, "InvalidParameterType", path, "Expected %P to be %s", expected);
 }
 
 /* A scalar by the scalar codec's one rule, the same the protocols build with. */
-static void check_scalar(validation *v, const cJSON *member, int value, int path)
+static void check_scalar(validation *v, const cJSON *member, int value, const value_path *path)
 {
     lua_State *L = v->L;
     aws_scalar_type t = aws_member_scalar_type(v->m, member);
@@ -192,12 +223,11 @@ static void check_scalar(validation *v, const cJSON *member, int value, int path
     lua_pop(L, 1);
 }
 
-static void check_value(validation *v, const cJSON *member, int value, int path, int depth)
+static void check_value(validation *v, const cJSON *member, int value, const value_path *path, int depth)
 {
     lua_State *L = v->L;
     if (depth > MAX_DEPTH) {
-        lua_pushfstring(L, "%s nests too deeply (a cycle?)", PATH(path));
-        problem(v, "InvalidParameter");
+        problem(v, "InvalidParameter", path, "%P nests too deeply (a cycle?)", NULL);
         return;
     }
     if (!lua_checkstack(L, 8))
@@ -215,15 +245,15 @@ static void check_value(validation *v, const cJSON *member, int value, int path,
     } else if (kind == AWS_T_STRUCTURE) {
         check_structure(v, shape, value, path, depth);
     } else if (kind == AWS_T_MAP) {
-        check_entries(v, value, path, "InvalidParameterType", "Expected the keys of %s to be strings",
+        check_entries(v, value, path, "InvalidParameterType", "Expected the keys of %P to be strings",
                       check_map_value, cJSON_GetObjectItemCaseSensitive(shape, "value"), depth);
     } else if (kind == AWS_T_LIST) {
         const cJSON *item = cJSON_GetObjectItemCaseSensitive(shape, "member");
         for (lua_Integer i = 1; i <= n; i++) {
+            value_path item_path = {path, NULL, 0, i};
             lua_rawgeti(L, value, i);
-            lua_pushfstring(L, "%s[%d]", lua_tostring(L, path), (int)i);
-            check_value(v, item, lua_gettop(L) - 1, lua_gettop(L), depth + 1);
-            lua_pop(L, 2);
+            check_value(v, item, lua_gettop(L), &item_path, depth + 1);
+            lua_pop(L, 1);
         }
     } else {
         check_scalar(v, member, value, path);
@@ -247,18 +277,16 @@ static int l_validate(lua_State *L)
     validation v = {L, m, 0, 0};
     lua_newtable(L);
     v.errors = lua_gettop(L);
-    lua_pushliteral(L, "params");
-    int path = lua_gettop(L);
+    const value_path path = {NULL, NULL, 0, 0};
     if (input) {
-        check_value(&v, input, params, path, 0);
+        check_value(&v, input, params, &path, 0);
     } else if (lua_type(L, params) != LUA_TTABLE) {
-        type_problem(&v, path, "a table");
+        type_problem(&v, &path, "a table");
     } else {
         lua_pushnil(L);
         if (lua_next(L, params)) {
             lua_pop(L, 2);
-            lua_pushfstring(L, "%s must be empty: the operation takes no input", PATH(path));
-            problem(&v, "UnexpectedParameter");
+            problem(&v, "UnexpectedParameter", &path, "%P must be empty: the operation takes no input", NULL);
         }
     }
     if (v.count == 0)
