@@ -14,6 +14,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_DEPTH 64
@@ -127,6 +128,8 @@ static int is_sequence(lua_State *L, int idx, lua_Integer *n)
 }
 
 static void check_value(validation *v, const cJSON *member, int value, const value_path *path, int depth);
+static void check_resolved(validation *v, const cJSON *member, const cJSON *shape, aws_kind kind,
+                           const aws_scalar_type *scalar, int value, const value_path *path, int depth);
 
 static int has_crlf(lua_State *L, int idx)
 {
@@ -160,24 +163,91 @@ static void check_entries(validation *v, int value, const value_path *path, cons
     }
 }
 
+/* A structure's members by name (open addressing, at most half full), worked out on first use
+ * and kept with the model: S3's inputs have dozens of members, a call names a few. */
+enum { MEMO_VALIDATE_MEMBERS = 0x56410001 };
+
+typedef struct member_slot {
+    const cJSON *member; /* NULL for a free slot */
+    size_t len;
+    int header; /* location "header": a value with CR or LF is refused */
+    const cJSON *shape; /* the member resolved, and what check_value would work out from it */
+    aws_kind kind;
+    aws_scalar_type scalar;
+} member_slot;
+
+typedef struct member_index {
+    size_t mask;
+    member_slot slots[];
+} member_index;
+
+static size_t name_hash(const char *s, size_t len)
+{
+    size_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static const member_index *members_of(validation *v, const cJSON *shape)
+{
+    member_index *index = aws_model_memo_get(v->m, shape, MEMO_VALIDATE_MEMBERS);
+    if (index)
+        return index;
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
+    size_t n = 0, cap = 4;
+    for (const cJSON *c = members ? members->child : NULL; c; c = c->next)
+        n++;
+    while (cap < 2 * n)
+        cap *= 2;
+    index = calloc(1, sizeof *index + cap * sizeof *index->slots);
+    if (!index)
+        aws_raise_oom(v->L, "validate");
+    index->mask = cap - 1;
+    for (const cJSON *c = members ? members->child : NULL; c; c = c->next) {
+        if (!c->string)
+            continue;
+        size_t len = strlen(c->string), i = name_hash(c->string, len) & index->mask;
+        while (index->slots[i].member)
+            i = (i + 1) & index->mask;
+        const char *location = aws_model_trait_string(v->m, c, "location");
+        const cJSON *resolved = aws_model_resolve(v->m, c);
+        index->slots[i] = (member_slot){c, len, location && strcmp(location, "header") == 0, resolved,
+                                        aws_kind_of(resolved ? aws_shape_type(resolved) : NULL),
+                                        aws_member_scalar_type(v->m, c)};
+    }
+    if (!aws_model_memo_put(v->m, shape, MEMO_VALIDATE_MEMBERS, index, free)) {
+        free(index);
+        aws_raise_oom(v->L, "validate");
+    }
+    return index;
+}
+
+/* The first member of that name, as cJSON's lookup finds it; NULL when the shape has none. */
+static const member_slot *member_named(const member_index *index, const char *name, size_t len)
+{
+    for (size_t i = name_hash(name, len) & index->mask; index->slots[i].member; i = (i + 1) & index->mask) {
+        const member_slot *slot = &index->slots[i];
+        if (slot->len == len && memcmp(slot->member->string, name, len) == 0)
+            return slot;
+    }
+    return NULL;
+}
+
 static void check_member(validation *v, const cJSON *shape, const char *name, const value_path *path, int child,
                          const value_path *child_path, int depth)
 {
     lua_State *L = v->L;
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(shape, "members"), name);
-    if (!m) {
+    const member_slot *slot = member_named(members_of(v, shape), name, child_path->len);
+    if (!slot) {
         problem(v, "UnexpectedParameter", path, "Unexpected key '%s' found in %P", name);
         return;
     }
-    if (lua_type(L, child) == LUA_TSTRING) {
-        const char *location = aws_model_trait_string(v->m, m, "location");
-        if (location && strcmp(location, "header") == 0 && has_crlf(L, child)) {
-            problem(v, "InvalidParameter", child_path, "%P must not contain CR or LF (it is sent as an HTTP header)",
-                    NULL);
-            return;
-        }
+    if (slot->header && lua_type(L, child) == LUA_TSTRING && has_crlf(L, child)) {
+        problem(v, "InvalidParameter", child_path, "%P must not contain CR or LF (it is sent as an HTTP header)", NULL);
+        return;
     }
-    check_value(v, m, child, child_path, depth + 1);
+    check_resolved(v, slot->member, slot->shape, slot->kind, &slot->scalar, child, child_path, depth + 1);
 }
 
 static void check_map_value(validation *v, const cJSON *value_ref, const char *name, const value_path *path,
@@ -210,11 +280,13 @@ static void type_problem(validation *v, const value_path *path, const char *expe
     problem(v, "InvalidParameterType", path, "Expected %P to be %s", expected);
 }
 
-/* A scalar by the scalar codec's one rule, the same the protocols build with. */
-static void check_scalar(validation *v, const cJSON *member, int value, const value_path *path)
+/* A scalar by the scalar codec's one rule, the same the protocols build with; `known` is the
+ * member's scalar type when worked out already. */
+static void check_scalar(validation *v, const cJSON *member, const aws_scalar_type *known, int value,
+                         const value_path *path)
 {
     lua_State *L = v->L;
-    aws_scalar_type t = aws_member_scalar_type(v->m, member);
+    aws_scalar_type t = known ? *known : aws_member_scalar_type(v->m, member);
     aws_scalar s;
     aws_scalar_status st = aws_scalar_from_lua(L, value, &t, &s, NULL);
     if (st == AWS_SCALAR_OK || st == AWS_SCALAR_NOT_SCALAR)
@@ -223,7 +295,10 @@ static void check_scalar(validation *v, const cJSON *member, int value, const va
     lua_pop(L, 1);
 }
 
-static void check_value(validation *v, const cJSON *member, int value, const value_path *path, int depth)
+/* The value of `member`, whose resolved shape and kind are known (its scalar type too when
+ * `scalar` is not NULL). */
+static void check_resolved(validation *v, const cJSON *member, const cJSON *shape, aws_kind kind,
+                           const aws_scalar_type *scalar, int value, const value_path *path, int depth)
 {
     lua_State *L = v->L;
     if (depth > MAX_DEPTH) {
@@ -232,8 +307,6 @@ static void check_value(validation *v, const cJSON *member, int value, const val
     }
     if (!lua_checkstack(L, 8))
         luaL_error(L, "validate: out of stack space");
-    const cJSON *shape = aws_model_resolve(v->m, member);
-    aws_kind kind = aws_kind_of(shape ? aws_shape_type(shape) : NULL);
     int t = lua_type(L, value);
     lua_Integer n;
     if (kind == AWS_T_STRUCTURE && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(shape, "document"))) {
@@ -256,8 +329,14 @@ static void check_value(validation *v, const cJSON *member, int value, const val
             lua_pop(L, 1);
         }
     } else {
-        check_scalar(v, member, value, path);
+        check_scalar(v, member, scalar, value, path);
     }
+}
+
+static void check_value(validation *v, const cJSON *member, int value, const value_path *path, int depth)
+{
+    const cJSON *shape = aws_model_resolve(v->m, member);
+    check_resolved(v, member, shape, aws_kind_of(shape ? aws_shape_type(shape) : NULL), NULL, value, path, depth);
 }
 
 static int l_validate(lua_State *L)
