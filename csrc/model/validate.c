@@ -189,6 +189,23 @@ static size_t name_hash(const char *s, size_t len)
     return h;
 }
 
+/* Fills a fresh index (all slots free) with the structure's members. */
+static void index_members(const aws_model *m, const cJSON *members, member_index *index)
+{
+    for (const cJSON *c = members ? members->child : NULL; c; c = c->next) {
+        if (!c->string)
+            continue;
+        size_t len = strlen(c->string), i = name_hash(c->string, len) & index->mask;
+        while (index->slots[i].member)
+            i = (i + 1) & index->mask;
+        const char *location = aws_model_trait_string(m, c, "location");
+        const cJSON *resolved = aws_model_resolve(m, c);
+        index->slots[i] = (member_slot){c, len, location && strcmp(location, "header") == 0, resolved,
+                                        aws_kind_of(resolved ? aws_shape_type(resolved) : NULL),
+                                        aws_member_scalar_type(m, c)};
+    }
+}
+
 static const member_index *members_of(validation *v, const cJSON *shape)
 {
     member_index *index = aws_model_memo_get(v->m, shape, MEMO_VALIDATE_MEMBERS);
@@ -201,26 +218,15 @@ static const member_index *members_of(validation *v, const cJSON *shape)
     while (cap < 2 * n)
         cap *= 2;
     index = calloc(1, sizeof *index + cap * sizeof *index->slots);
-    if (!index)
-        aws_raise_oom(v->L, "validate");
-    index->mask = cap - 1;
-    for (const cJSON *c = members ? members->child : NULL; c; c = c->next) {
-        if (!c->string)
-            continue;
-        size_t len = strlen(c->string), i = name_hash(c->string, len) & index->mask;
-        while (index->slots[i].member)
-            i = (i + 1) & index->mask;
-        const char *location = aws_model_trait_string(v->m, c, "location");
-        const cJSON *resolved = aws_model_resolve(v->m, c);
-        index->slots[i] = (member_slot){c, len, location && strcmp(location, "header") == 0, resolved,
-                                        aws_kind_of(resolved ? aws_shape_type(resolved) : NULL),
-                                        aws_member_scalar_type(v->m, c)};
-    }
-    if (!aws_model_memo_put(v->m, shape, MEMO_VALIDATE_MEMBERS, index, free)) {
+    if (index) {
+        index->mask = cap - 1;
+        index_members(v->m, members, index);
+        if (aws_model_memo_put(v->m, shape, MEMO_VALIDATE_MEMBERS, index, free))
+            return index;
         free(index);
-        aws_raise_oom(v->L, "validate");
     }
-    return index;
+    aws_raise_oom(v->L, "validate");
+    return NULL;
 }
 
 /* The first member of that name, as cJSON's lookup finds it; NULL when the shape has none. */
