@@ -348,7 +348,7 @@ static unsigned shape_of(const transfer_plan *plan)
 {
     static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
     /* a streamed body may leave the handle paused: reset it */
-    if (plan->ca_file || plan->proxy || plan->http2 || plan->progress || plan->stream_body)
+    if (plan->ca_file || (plan->proxy && *plan->proxy) || plan->http2 || plan->progress || plan->stream_body)
         return 0;
     for (unsigned i = 0; i < sizeof methods / sizeof *methods; i++)
         if (strcmp(plan->method, methods[i]) == 0)
@@ -376,8 +376,9 @@ static void configure_shape(CURL *e, const transfer_plan *plan)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     if (plan->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, plan->ca_file);
-    if (plan->proxy)
-        curl_easy_setopt(e, CURLOPT_PROXY, plan->proxy);
+    /* A proxy comes from httpOptions.proxy only, as in JavaScript v2, never from http_proxy and
+     * friends: "" tells libcurl so, which also spares it reading them on every transfer. */
+    curl_easy_setopt(e, CURLOPT_PROXY, plan->proxy ? plan->proxy : "");
     if (plan->http2) {
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
         curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);

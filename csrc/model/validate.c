@@ -13,9 +13,21 @@
 #include "model/shape.h"
 
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_DEPTH 64
+
+/* Where a value sits: params, a member, a map entry or a list item. Built on the C stack as the
+ * walk descends and turned into text ("params.Tags[2].Key") only when a problem names it, so a
+ * call whose params fit makes no strings. */
+typedef struct value_path {
+    const struct value_path *parent; /* NULL for params itself */
+    const char *name;                /* a member or map key (NULL for a list item) */
+    size_t len;
+    lua_Integer index;               /* a list item's position */
+} value_path;
 
 typedef struct validation {
     lua_State *L;
@@ -23,17 +35,6 @@ typedef struct validation {
     int errors;   /* stack index of the list of problems */
     int count;
 } validation;
-
-/* Records one problem; its message is on the stack top (popped). */
-static void problem(validation *v, const char *code)
-{
-    lua_State *L = v->L;
-    aws_push_error(L, code, lua_tostring(L, -1));
-    lua_rawseti(L, v->errors, ++v->count);
-    lua_pop(L, 1);
-}
-
-#define PATH(idx) lua_tostring(L, (idx))
 
 static int is_identifier(const char *s, size_t len)
 {
@@ -45,13 +46,50 @@ static int is_identifier(const char *s, size_t len)
     return 1;
 }
 
-/* Pushes path .. "." .. name, or path .. "['name']" for names that are not identifiers. */
-static void push_child_path(lua_State *L, int path, const char *name, size_t len)
+/* Adds path to the buffer: "params", then ".name", "['odd key']" or "[i]" per step. */
+static void add_path(luaL_Buffer *b, const value_path *path)
 {
-    if (is_identifier(name, len))
-        lua_pushfstring(L, "%s.%s", lua_tostring(L, path), name);
-    else
-        lua_pushfstring(L, "%s['%s']", lua_tostring(L, path), name);
+    if (!path->parent) {
+        luaL_addstring(b, "params");
+        return;
+    }
+    add_path(b, path->parent);
+    if (!path->name) {
+        char index[32];
+        snprintf(index, sizeof index, "[%lld]", (long long)path->index);
+        luaL_addstring(b, index);
+    } else if (is_identifier(path->name, path->len)) {
+        luaL_addchar(b, '.');
+        luaL_addlstring(b, path->name, path->len);
+    } else {
+        luaL_addstring(b, "['");
+        luaL_addlstring(b, path->name, path->len);
+        luaL_addstring(b, "']");
+    }
+}
+
+/* Records one problem of kind `code`: the message is fmt with the path's text for its "%P"
+ * (at most one) and `name` for its "%s" (at most one, which comes first when both do). */
+static void problem(validation *v, const char *code, const value_path *path, const char *fmt, const char *name)
+{
+    lua_State *L = v->L;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (const char *c = fmt; *c; c++) {
+        if (c[0] == '%' && c[1] == 'P') {
+            add_path(&b, path);
+            c++;
+        } else if (c[0] == '%' && c[1] == 's') {
+            luaL_addstring(&b, name);
+            c++;
+        } else {
+            luaL_addchar(&b, *c);
+        }
+    }
+    luaL_pushresult(&b);
+    aws_push_error(L, code, lua_tostring(L, -1));
+    lua_rawseti(L, v->errors, ++v->count);
+    lua_pop(L, 1);
 }
 
 /* A field n equal to the length, as table.pack and AWS.Promise.all leave, is allowed (lua_next's
@@ -89,7 +127,9 @@ static int is_sequence(lua_State *L, int idx, lua_Integer *n)
     return count == len;
 }
 
-static void check_value(validation *v, const cJSON *member, int value, int path, int depth);
+static void check_value(validation *v, const cJSON *member, int value, const value_path *path, int depth);
+static void check_resolved(validation *v, const cJSON *member, const cJSON *shape, aws_kind kind,
+                           const aws_scalar_type *scalar, int value, const value_path *path, int depth);
 
 static int has_crlf(lua_State *L, int idx)
 {
@@ -98,62 +138,133 @@ static int has_crlf(lua_State *L, int idx)
     return memchr(s, '\r', len) || memchr(s, '\n', len);
 }
 
-/* What checks one entry of the structure or map whose path is at `path`: `node` is the
- * structure's shape or the map's value reference; the entry's value and path sit at `child` and
- * `child_path`. */
-typedef void (*entry_check)(validation *v, const cJSON *node, const char *name, int path, int child, int child_path,
-                            int depth);
+/* What checks one entry of the structure or map at `path`: `node` is the structure's shape or
+ * the map's value reference; the entry's value sits at `child`, its path is `child_path`. */
+typedef void (*entry_check)(validation *v, const cJSON *node, const char *name, const value_path *path, int child,
+                            const value_path *child_path, int depth);
 
 /* Runs `check` on every entry of the table at value whose key is a string; any other key is a
- * problem of kind `code` described by `bad_key` (a format taking the table's path). */
-static void check_entries(validation *v, int value, int path, const char *code, const char *bad_key, entry_check check,
-                          const cJSON *node, int depth)
+ * problem of kind `code` described by `bad_key` (a message whose %P is the table's path). */
+static void check_entries(validation *v, int value, const value_path *path, const char *code, const char *bad_key,
+                          entry_check check, const cJSON *node, int depth)
 {
     lua_State *L = v->L;
     lua_pushnil(L);
     while (lua_next(L, value)) {
         int child = lua_gettop(L);
         if (lua_type(L, -2) != LUA_TSTRING) {
-            lua_pushfstring(L, bad_key, PATH(path));
-            problem(v, code);
+            problem(v, code, path, bad_key, NULL);
         } else {
-            size_t len;
-            const char *name = lua_tolstring(L, -2, &len);
-            push_child_path(L, path, name, len);
-            check(v, node, name, path, child, lua_gettop(L), depth);
+            value_path child_path = {path, NULL, 0, 0};
+            child_path.name = lua_tolstring(L, -2, &child_path.len);
+            check(v, node, child_path.name, path, child, &child_path, depth);
         }
         lua_settop(L, child - 1);
     }
 }
 
-static void check_member(validation *v, const cJSON *shape, const char *name, int path, int child, int child_path,
-                         int depth)
+/* A structure's members by name (open addressing, at most half full), worked out on first use
+ * and kept with the model: S3's inputs have dozens of members, a call names a few. */
+enum { MEMO_VALIDATE_MEMBERS = 0x56410001 };
+
+typedef struct member_slot {
+    const cJSON *member; /* NULL for a free slot */
+    size_t len;
+    int header; /* location "header": a value with CR or LF is refused */
+    const cJSON *shape; /* the member resolved, and what check_value would work out from it */
+    aws_kind kind;
+    aws_scalar_type scalar;
+} member_slot;
+
+typedef struct member_index {
+    size_t mask;
+    member_slot slots[];
+} member_index;
+
+static size_t name_hash(const char *s, size_t len)
 {
-    lua_State *L = v->L;
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(shape, "members"), name);
-    if (!m) {
-        lua_pushfstring(L, "Unexpected key '%s' found in %s", name, PATH(path));
-        problem(v, "UnexpectedParameter");
-        return;
-    }
-    const char *location = aws_model_trait_string(v->m, m, "location");
-    if (location && strcmp(location, "header") == 0 && lua_type(L, child) == LUA_TSTRING && has_crlf(L, child)) {
-        lua_pushfstring(L, "%s must not contain CR or LF (it is sent as an HTTP header)", PATH(child_path));
-        problem(v, "InvalidParameter");
-        return;
-    }
-    check_value(v, m, child, child_path, depth + 1);
+    size_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
 }
 
-static void check_map_value(validation *v, const cJSON *value_ref, const char *name, int path, int child,
-                            int child_path, int depth)
+/* Fills a fresh index (all slots free) with the structure's members. */
+static void index_members(const aws_model *m, const cJSON *members, member_index *index)
+{
+    for (const cJSON *c = members ? members->child : NULL; c; c = c->next) {
+        if (!c->string)
+            continue;
+        size_t len = strlen(c->string), i = name_hash(c->string, len) & index->mask;
+        while (index->slots[i].member)
+            i = (i + 1) & index->mask;
+        const char *location = aws_model_trait_string(m, c, "location");
+        const cJSON *resolved = aws_model_resolve(m, c);
+        index->slots[i] = (member_slot){c, len, location && strcmp(location, "header") == 0, resolved,
+                                        aws_kind_of(resolved ? aws_shape_type(resolved) : NULL),
+                                        aws_member_scalar_type(m, c)};
+    }
+}
+
+static const member_index *members_of(validation *v, const cJSON *shape)
+{
+    member_index *index = aws_model_memo_get(v->m, shape, MEMO_VALIDATE_MEMBERS);
+    if (index)
+        return index;
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(shape, "members");
+    size_t n = 0, cap = 4;
+    for (const cJSON *c = members ? members->child : NULL; c; c = c->next)
+        n++;
+    while (cap < 2 * n)
+        cap *= 2;
+    index = calloc(1, sizeof *index + cap * sizeof *index->slots);
+    if (index) {
+        index->mask = cap - 1;
+        index_members(v->m, members, index);
+        if (aws_model_memo_put(v->m, shape, MEMO_VALIDATE_MEMBERS, index, free))
+            return index;
+        free(index);
+    }
+    aws_raise_oom(v->L, "validate");
+    return NULL;
+}
+
+/* The first member of that name, as cJSON's lookup finds it; NULL when the shape has none. */
+static const member_slot *member_named(const member_index *index, const char *name, size_t len)
+{
+    for (size_t i = name_hash(name, len) & index->mask; index->slots[i].member; i = (i + 1) & index->mask) {
+        const member_slot *slot = &index->slots[i];
+        if (slot->len == len && memcmp(slot->member->string, name, len) == 0)
+            return slot;
+    }
+    return NULL;
+}
+
+static void check_member(validation *v, const cJSON *shape, const char *name, const value_path *path, int child,
+                         const value_path *child_path, int depth)
+{
+    lua_State *L = v->L;
+    const member_slot *slot = member_named(members_of(v, shape), name, child_path->len);
+    if (!slot) {
+        problem(v, "UnexpectedParameter", path, "Unexpected key '%s' found in %P", name);
+        return;
+    }
+    if (slot->header && lua_type(L, child) == LUA_TSTRING && has_crlf(L, child)) {
+        problem(v, "InvalidParameter", child_path, "%P must not contain CR or LF (it is sent as an HTTP header)", NULL);
+        return;
+    }
+    check_resolved(v, slot->member, slot->shape, slot->kind, &slot->scalar, child, child_path, depth + 1);
+}
+
+static void check_map_value(validation *v, const cJSON *value_ref, const char *name, const value_path *path,
+                            int child, const value_path *child_path, int depth)
 {
     (void)name;
     (void)path;
     check_value(v, value_ref, child, child_path, depth + 1);
 }
 
-static void check_structure(validation *v, const cJSON *shape, int value, int path, int depth)
+static void check_structure(validation *v, const cJSON *shape, int value, const value_path *path, int depth)
 {
     lua_State *L = v->L;
     const cJSON *required = cJSON_GetObjectItemCaseSensitive(shape, "required");
@@ -163,27 +274,25 @@ static void check_structure(validation *v, const cJSON *shape, int value, int pa
         lua_getfield(L, value, r->valuestring);
         int missing = lua_isnil(L, -1);
         lua_pop(L, 1);
-        if (missing) {
-            lua_pushfstring(L, "Missing required key '%s' in %s", r->valuestring, PATH(path));
-            problem(v, "MissingRequiredParameter");
-        }
+        if (missing)
+            problem(v, "MissingRequiredParameter", path, "Missing required key '%s' in %P", r->valuestring);
     }
-    check_entries(v, value, path, "UnexpectedParameter", "%s has a key that is not a string", check_member, shape,
+    check_entries(v, value, path, "UnexpectedParameter", "%P has a key that is not a string", check_member, shape,
                   depth);
 }
 
-static void type_problem(validation *v, int path, const char *expected)
+static void type_problem(validation *v, const value_path *path, const char *expected)
 {
-    lua_State *L = v->L;
-    lua_pushfstring(L, "Expected %s to be %s", PATH(path), expected);
-    problem(v, "InvalidParameterType");
+    problem(v, "InvalidParameterType", path, "Expected %P to be %s", expected);
 }
 
-/* A scalar by the scalar codec's one rule, the same the protocols build with. */
-static void check_scalar(validation *v, const cJSON *member, int value, int path)
+/* A scalar by the scalar codec's one rule, the same the protocols build with; `known` is the
+ * member's scalar type when worked out already. */
+static void check_scalar(validation *v, const cJSON *member, const aws_scalar_type *known, int value,
+                         const value_path *path)
 {
     lua_State *L = v->L;
-    aws_scalar_type t = aws_member_scalar_type(v->m, member);
+    aws_scalar_type t = known ? *known : aws_member_scalar_type(v->m, member);
     aws_scalar s;
     aws_scalar_status st = aws_scalar_from_lua(L, value, &t, &s, NULL);
     if (st == AWS_SCALAR_OK || st == AWS_SCALAR_NOT_SCALAR)
@@ -192,18 +301,18 @@ static void check_scalar(validation *v, const cJSON *member, int value, int path
     lua_pop(L, 1);
 }
 
-static void check_value(validation *v, const cJSON *member, int value, int path, int depth)
+/* The value of `member`, whose resolved shape and kind are known (its scalar type too when
+ * `scalar` is not NULL). */
+static void check_resolved(validation *v, const cJSON *member, const cJSON *shape, aws_kind kind,
+                           const aws_scalar_type *scalar, int value, const value_path *path, int depth)
 {
     lua_State *L = v->L;
     if (depth > MAX_DEPTH) {
-        lua_pushfstring(L, "%s nests too deeply (a cycle?)", PATH(path));
-        problem(v, "InvalidParameter");
+        problem(v, "InvalidParameter", path, "%P nests too deeply (a cycle?)", NULL);
         return;
     }
     if (!lua_checkstack(L, 8))
         luaL_error(L, "validate: out of stack space");
-    const cJSON *shape = aws_model_resolve(v->m, member);
-    aws_kind kind = aws_kind_of(shape ? aws_shape_type(shape) : NULL);
     int t = lua_type(L, value);
     lua_Integer n;
     if (kind == AWS_T_STRUCTURE && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(shape, "document"))) {
@@ -215,19 +324,25 @@ static void check_value(validation *v, const cJSON *member, int value, int path,
     } else if (kind == AWS_T_STRUCTURE) {
         check_structure(v, shape, value, path, depth);
     } else if (kind == AWS_T_MAP) {
-        check_entries(v, value, path, "InvalidParameterType", "Expected the keys of %s to be strings",
+        check_entries(v, value, path, "InvalidParameterType", "Expected the keys of %P to be strings",
                       check_map_value, cJSON_GetObjectItemCaseSensitive(shape, "value"), depth);
     } else if (kind == AWS_T_LIST) {
         const cJSON *item = cJSON_GetObjectItemCaseSensitive(shape, "member");
         for (lua_Integer i = 1; i <= n; i++) {
+            value_path item_path = {path, NULL, 0, i};
             lua_rawgeti(L, value, i);
-            lua_pushfstring(L, "%s[%d]", lua_tostring(L, path), (int)i);
-            check_value(v, item, lua_gettop(L) - 1, lua_gettop(L), depth + 1);
-            lua_pop(L, 2);
+            check_value(v, item, lua_gettop(L), &item_path, depth + 1);
+            lua_pop(L, 1);
         }
     } else {
-        check_scalar(v, member, value, path);
+        check_scalar(v, member, scalar, value, path);
     }
+}
+
+static void check_value(validation *v, const cJSON *member, int value, const value_path *path, int depth)
+{
+    const cJSON *shape = aws_model_resolve(v->m, member);
+    check_resolved(v, member, shape, aws_kind_of(shape ? aws_shape_type(shape) : NULL), NULL, value, path, depth);
 }
 
 static int l_validate(lua_State *L)
@@ -247,18 +362,16 @@ static int l_validate(lua_State *L)
     validation v = {L, m, 0, 0};
     lua_newtable(L);
     v.errors = lua_gettop(L);
-    lua_pushliteral(L, "params");
-    int path = lua_gettop(L);
+    const value_path path = {NULL, NULL, 0, 0};
     if (input) {
-        check_value(&v, input, params, path, 0);
+        check_value(&v, input, params, &path, 0);
     } else if (lua_type(L, params) != LUA_TTABLE) {
-        type_problem(&v, path, "a table");
+        type_problem(&v, &path, "a table");
     } else {
         lua_pushnil(L);
         if (lua_next(L, params)) {
             lua_pop(L, 2);
-            lua_pushfstring(L, "%s must be empty: the operation takes no input", PATH(path));
-            problem(&v, "UnexpectedParameter");
+            problem(&v, "UnexpectedParameter", &path, "%P must be empty: the operation takes no input", NULL);
         }
     }
     if (v.count == 0)

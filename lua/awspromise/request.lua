@@ -70,8 +70,9 @@ end
 -- Request.new(service, operation, params[, op]): op is the service's entry for the operation
 -- ({name =, handle =, authtype =}); looked up by name when not given.
 function Request.new(service, operation, params, op)
-  -- Every field a request gets on its way is made here (false until set), so that the table
-  -- never grows on the hot path.
+  -- Every field a plain call sets on its way is made here (false until set), so that the table
+  -- never grows on the hot path. What only some operations or features set is left out (stream,
+  -- bodySink, beforeSend, redirectCount, startClock): sixteen slots instead of thirty-two.
   return setmetatable({
     service = service,
     operation = operation,
@@ -84,13 +85,13 @@ function Request.new(service, operation, params, op)
     httpRequest = false,
     hostname = false,
     transfer = false,
-    stream = false, -- an event-stream reply's stream, once its head is in (eventstream.lua)
     timer = false,
     response = false,
     credentials = false, -- the attempt's, once resolved (customizations presign with them)
     checkResponse = false, -- a customization's look at each parsed reply (customizations/)
-    bodySink = false, -- createReadStream's stream (s3_stream.lua): the body goes there, not in a string
-    beforeSend = false, -- fn(request, credentials, go(err)) before each attempt is signed (endpoint_discovery.lua)
+    -- set later, when used: stream (an event-stream reply's, eventstream.lua), bodySink
+    -- (createReadStream's, s3_stream.lua), beforeSend (fn(request, credentials, go(err)) before
+    -- each attempt is signed, endpoint_discovery.lua)
     listeners = Request.globalListeners(), -- AWS.events' listeners (events.lua), or nil
   }, Request)
 end
@@ -314,7 +315,8 @@ local function send(self, credentials)
   if self.state ~= "signing" then return end -- a listener aborted
   if self.bodySink then self.bodySink:attach(http_request) end
   -- an event-stream reply fulfils at its head; the stream then takes the body as it arrives
-  local done = eventstream.prepare(self, http_request, on_complete, fulfil_at_head)
+  local done = on_complete
+  if self.op.eventStream ~= false then done = eventstream.prepare(self, http_request, on_complete, fulfil_at_head) end
   -- looked up per call: a test or an embedder may stand in its own transport
   local transfer = core.http(http_request, done, self)
   move(self, "send")

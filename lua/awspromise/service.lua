@@ -7,6 +7,7 @@ local s3 = require "awspromise.s3"
 local settings = require "awspromise.settings"
 local customizations = require "awspromise.customizations"
 local config_keys = require "awspromise.config_keys"
+local auth = require "awspromise.auth"
 
 local make_error = Promise.make_error
 
@@ -64,9 +65,11 @@ local function methods_for(model)
   return methods
 end
 
--- One table per loaded model: operation name -> {name =, handle =, authtype =}, filled on first
--- use. The handle (core.operation) is what validate, build_request and parse_response take, so
--- the name is looked up once per model, not three times per request.
+-- One table per loaded model: operation name -> {name =, handle =, authtype =, eventStream =},
+-- filled on first use. The handle (core.operation) is what validate, build_request and
+-- parse_response take, so the name is looked up once per model, not three times per request;
+-- eventStream (the output's event-stream member, or false) tells once per operation whether
+-- its replies need eventstream.prepare.
 local operation_tables = setmetatable({}, {__mode = "k"})
 
 local function operations_for(model)
@@ -76,7 +79,8 @@ local function operations_for(model)
     local handle = type(name) == "string" and core.operation(model, name)
     if not handle then return nil end
     local info = model:operation(name)
-    local entry = {name = name, handle = handle, authtype = info.authtype, endpointDiscovery = info.endpointDiscovery}
+    local entry = {name = name, handle = handle, authtype = info.authtype, endpointDiscovery = info.endpointDiscovery,
+      eventStream = core.eventstream_member(handle) or false}
     rawset(ops_, name, entry)
     return entry
   end})
@@ -330,7 +334,7 @@ end
 -- Credentials ready now (nil and a promise when they must be fetched first). For a request
 -- whose operation signs with a bearer token, the token ({token =}) instead.
 function Service:cachedCredentials(request)
-  if request and require("awspromise.auth").scheme(self, request.op) == "bearer" then
+  if request and auth.scheme(self, request.op) == "bearer" then
     return require("awspromise.credentials.token").cached(self.config)
   end
   local provider = self:credentialsProvider()
@@ -347,7 +351,7 @@ end
 -- The `sign` option of core.http for these credentials: core.http_signing's userdata, read
 -- once and reused while the credentials and the clock offset stay the same.
 function Service:signingOptions(creds, region)
-  if creds.token and not creds.accessKeyId then return require("awspromise.auth").bearer(self, creds) end
+  if creds.token and not creds.accessKeyId then return auth.bearer(self, creds) end
   local cached = self.signCache
   local offset = self.config.systemClockOffset -- milliseconds, as in JavaScript
   local ep = self:resolvedEndpoint()
@@ -356,7 +360,7 @@ function Service:signingOptions(creds, region)
     return cached.options
   end
   local options = core.http_signing {
-    version = require("awspromise.auth").scheme(self) == "v2" and "v2" or nil,
+    version = auth.scheme(self) == "v2" and "v2" or nil,
     accessKeyId = creds.accessKeyId,
     secretAccessKey = creds.secretAccessKey,
     sessionToken = creds.sessionToken,

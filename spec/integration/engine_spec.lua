@@ -244,6 +244,22 @@ describe("integrity and proxies", function()
     assert.is_true(c:call():promise():await().ok)
     assert.equal(before + 1, count("_proxied"))
   end)
+
+  it("ignores http_proxy and friends in the environment, as JavaScript v2 does", function()
+    -- a child process: this one's environment cannot be changed from Lua
+    local code = [[
+      local core = require("awspromise") and require "awspromise.core"
+      local ok, res = pcall(function() return core.http({method = "GET", url = URL, headers = {}}):await() end)
+      io.write(ok and tostring(res.statusCode) or tostring(res.message or res))
+    ]]
+    local closed = "http://127.0.0.1:9"
+    local p = io.popen("env http_proxy=" .. closed .. " HTTP_PROXY=" .. closed .. " ALL_PROXY=" .. closed
+      .. " LUA_PATH=" .. support.quote(package.path) .. " LUA_CPATH=" .. support.quote(package.cpath)
+      .. " lua5.4 -e " .. support.quote(string.format("local URL = %q\n", server.url .. "/ok") .. code) .. " 2>&1")
+    local out = p:read("a")
+    p:close()
+    assert.equal("200", out)
+  end)
 end)
 
 describe("abort", function()

@@ -94,6 +94,28 @@ describe("validation", function()
     assert.matches("params.Token must not contain CR or LF", err.message, 1, true)
   end)
 
+  it("finds members by exact name in a wide structure, and checks CR/LF only in header members", function()
+    -- members are looked up through an index kept with the model: near misses must stay unknown
+    local members = {Body = {shape = "S"}, Key = {shape = "S", location = "header", locationName = "x-key"}}
+    for i = 1, 60 do members["Member" .. i] = {shape = i % 2 == 0 and "I" or "S"} end
+    local wide = core.model_load(core.json_encode {
+      metadata = MODEL.metadata,
+      operations = {Wide = {name = "Wide", http = {method = "POST", requestUri = "/"}, input = {shape = "WideInput"}}},
+      shapes = {WideInput = {type = "structure", members = members}, S = {type = "string"}, I = {type = "integer"}},
+    })
+    local params = {Body = "line\r\nbreak", Member7 = "seven", Member60 = 60}
+    for _ = 1, 2 do -- the second call goes through the stored index
+      assert.is_nil(core.validate(wide, "Wide", params))
+    end
+    for _, name in ipairs {"member7", "Member", "Member600", "Body ", "Key\0"} do
+      local err = core.validate(wide, "Wide", {[name] = "x"})
+      assert.equal("UnexpectedParameter", err and err.code, name)
+    end
+    assert.matches("Expected params.Member8 to be an integer", core.validate(wide, "Wide", {Member8 = "eight"}).message,
+      1, true)
+    assert.matches("params.Key must not contain CR or LF", core.validate(wide, "Wide", {Key = "a\nb"}).message, 1, true)
+  end)
+
   it("an operation without input takes no params", function()
     assert.is_nil(validate("Nothing", {}))
     assert.equal("UnexpectedParameter", validate("Nothing", {X = 1}).code)

@@ -444,6 +444,32 @@ static int has_prefix_ci(const char *s, const char *prefix)
     return 1;
 }
 
+/* Members bound to one header, read by walking the reply's headers (a handful) rather than
+ * looking each member's name up (S3's outputs bind a dozen or more, most absent). */
+static void read_header_members(lua_State *L, aws_guard *g, const aws_rest_output *b, int headers, int data)
+{
+    lua_pushnil(L);
+    while (lua_next(L, headers)) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
+            size_t name_len, len;
+            const char *name = lua_tolstring(L, -2, &name_len);
+            const char *s = lua_tolstring(L, -1, &len);
+            for (size_t i = 0; i < b->nmembers; i++) {
+                const aws_rest_member *mb = &b->members[i];
+                /* mb->wire is already lower-cased, as response headers arrive */
+                if (mb->loc != AWS_LOC_HEADER || mb->wire_len != name_len || memcmp(mb->wire, name, name_len) != 0)
+                    continue;
+                if (mb->value.scalar.kind == AWS_T_LIST)
+                    push_header_list(L, g, &mb->item, s, len);
+                else
+                    push_header_scalar(L, g, &mb->value, s, len);
+                lua_setfield(L, data, mb->name);
+            }
+        }
+        lua_pop(L, 1);
+    }
+}
+
 void aws_rest_parse_head(lua_State *L, const aws_model *m, const cJSON *output_shape, int response, int data)
 {
     const aws_rest_output *b = aws_rest_output_binding(L, m, output_shape);
@@ -460,18 +486,6 @@ void aws_rest_parse_head(lua_State *L, const aws_model *m, const cJSON *output_s
             lua_getfield(L, response, "statusCode");
             if (lua_isnumber(L, -1)) {
                 lua_pushinteger(L, (lua_Integer)lua_tonumber(L, -1));
-                lua_setfield(L, data, mb->name);
-            }
-            lua_pop(L, 1);
-        } else if (mb->loc == AWS_LOC_HEADER && have_headers) {
-            /* mb->wire is already lower-cased, as response headers arrive */
-            if (lua_getfield(L, headers, mb->wire) == LUA_TSTRING) {
-                size_t len;
-                const char *s = lua_tolstring(L, -1, &len);
-                if (mb->value.scalar.kind == AWS_T_LIST)
-                    push_header_list(L, g, &mb->item, s, len);
-                else
-                    push_header_scalar(L, g, &mb->value, s, len);
                 lua_setfield(L, data, mb->name);
             }
             lua_pop(L, 1);
@@ -496,6 +510,8 @@ void aws_rest_parse_head(lua_State *L, const aws_model *m, const cJSON *output_s
             lua_setfield(L, data, mb->name);
         }
     }
+    if (have_headers)
+        read_header_members(L, g, b, headers, data);
     lua_pop(L, 1);
     if (g) {
         aws_guard_release(g);
