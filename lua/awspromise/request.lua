@@ -334,6 +334,8 @@ local function ready(self, credentials)
 end
 
 local function credentials_failed(self, err)
+  -- a service that may be used anonymously (CloudSearch Domain) goes unsigned instead
+  if self.unsignedWithoutCredentials then return guarded(ready, self, nil) end
   if type(err) ~= "table" then err = make_error("CredentialsError", tostring(err)) end
   finish(self, "fail", err, nil)
 end
@@ -343,7 +345,7 @@ attempt = function(self)
   if self.httpRequest.authtype == "none" then return ready(self, nil) end
   local service = self.service
   local ok, creds, creds_promise = pcall(service.cachedCredentials, service, self)
-  if not ok then return finish(self, "fail", creds, nil) end
+  if not ok then return credentials_failed(self, creds) end
   if creds then return ready(self, creds) end
   creds_promise:next(function(c) guarded(ready, self, c) end, function(err) credentials_failed(self, err) end)
 end

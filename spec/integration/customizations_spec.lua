@@ -215,6 +215,20 @@ describe("endpoint-required services", function()
     assert.matches("q=star%%20wars", sent.body)
     assert.is_nil(sent.headers.authorization)
   end)
+
+  it("CloudSearchDomain goes unsigned when no credentials can be found; other services fail", function()
+    local key = recorder.key("csd-anon")
+    typed_reply(key, "application/json", '{"hits":{"found":0}}')
+    local function without_credentials(class)
+      return AWS[class]({region = "us-east-1", maxRetries = 0, endpoint = recorder.endpoint(key),
+        credentialProvider = AWS.CredentialProviderChain({})})
+    end
+    without_credentials("CloudSearchDomain"):search({query = "q"}):promise():await()
+    assert.is_nil(recorder.last(key).headers.authorization)
+    local state, err = support.settle(without_credentials("SQS"):listQueues({}):promise())
+    assert.equal("rejected", state)
+    assert.equal("CredentialsError", err.code)
+  end)
 end)
 
 describe("cross-region presigned URLs", function()
