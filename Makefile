@@ -78,6 +78,7 @@ test: deps
 	$(MAKE) layers
 	$(MAKE) check-size
 	$(MAKE) oom
+	$(MAKE) fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS)
 	$(MAKE) spec
 
 # Fails on a call from one C file into a layer above it (ARCHITECTURE.md); --list shows them all.
@@ -131,6 +132,8 @@ asan:
 # for FUZZ_SECONDS from fuzz/corpus/NAME_fuzz/ (when it exists); what it learns is kept in
 # $(BUILD)/fuzz/NAME_fuzz.corpus/, crashes are written beside it.
 FUZZ_SECONDS ?= 20
+# make test runs each fuzz target briefly, as a regression check on the corpora
+CI_FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_FLAGS ?= -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_TARGETS = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/*_fuzz.c))
