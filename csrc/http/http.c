@@ -37,15 +37,6 @@ static const char engine_key = 'H';
 
 /* ---------------------------------------------------------------- libcurl callbacks (no Lua) */
 
-void http_mark_due(transfer *t)
-{
-    if (t->due_queued)
-        return;
-    t->due_queued = 1;
-    t->due_next = t->h->due;
-    t->h->due = t;
-}
-
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
     transfer *t = ud;
@@ -174,6 +165,7 @@ void http_release(lua_State *L, transfer *t)
     t->headers = NULL;
     sb_free(&t->body);
     sb_free(&t->head);
+    sb_free(&t->upload_buf);
     if (t->due_queued) {
         transfer **link = &h->due;
         while (*link && *link != t)
@@ -309,6 +301,8 @@ static void report_due(lua_State *L, http_engine *h)
             queue_progress(L, h, tidx, UV_ON_DOWNLOAD, t->down_now, t->down_total);
         if (t->head_hook || t->stream_body)
             http_stream_due(L, t, tidx);
+        if (t->upload)
+            http_upload_due(L, t, tidx);
         lua_settop(L, tidx - 1);
         t->up_told = t->up_now;
         t->down_told = t->down_now;
@@ -348,7 +342,8 @@ static unsigned shape_of(const transfer_plan *plan)
 {
     static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
     /* a streamed body may leave the handle paused: reset it */
-    if (plan->ca_file || (plan->proxy && *plan->proxy) || plan->http2 || plan->progress || plan->stream_body)
+    if (plan->ca_file || (plan->proxy && *plan->proxy) || plan->http2 || plan->progress || plan->stream_body ||
+        plan->upload)
         return 0;
     for (unsigned i = 0; i < sizeof methods / sizeof *methods; i++)
         if (strcmp(plan->method, methods[i]) == 0)
@@ -401,7 +396,9 @@ static int configure_transfer(transfer *t, const transfer_plan *plan)
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, http_on_prereq);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, t);
     int has_body = plan->body != NULL;
-    if (!(strcmp(method, "GET") == 0 && !has_body) && strcmp(method, "HEAD") != 0 &&
+    if (plan->upload)
+        http_upload_configure(t, plan);
+    else if (!(strcmp(method, "GET") == 0 && !has_body) && strcmp(method, "HEAD") != 0 &&
         (has_body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0)) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)plan->body_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, has_body ? plan->body : "");
@@ -472,7 +469,7 @@ static const char *start_transfer(lua_State *L, http_engine *h, transfer *t, int
             lua_pushvalue(L, plan.body_hook_slot);
             lua_setiuservalue(L, tidx, UV_ON_BODY);
         }
-        if (plan.body) {
+        if (plan.body || plan.upload) {
             lua_pushvalue(L, plan.body_slot);
             lua_setiuservalue(L, tidx, UV_BODY); /* curl reads the Lua string in place */
         }

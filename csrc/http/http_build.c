@@ -406,6 +406,7 @@ void http_plan(lua_State *L, sigv4_signer *signer, transfer_plan *plan)
         aws_raise_error(L, "InvalidParameter", "http: opts.body must be a string, got %s", luaL_typename(L, -1));
     plan->body_slot = lua_gettop(L);
     plan->body = lua_tolstring(L, -1, &plan->body_len);
+    http_plan_upload(L, opts, plan);
     plan->upload_slot = plan_callback(L, opts, "onUploadProgress");
     plan->download_slot = plan_callback(L, opts, "onDownloadProgress");
     plan->progress = !lua_isnil(L, plan->upload_slot) || !lua_isnil(L, plan->download_slot);
@@ -441,6 +442,8 @@ void http_plan(lua_State *L, sigv4_signer *signer, transfer_plan *plan)
                      luaL_typename(L, -1));
     }
     lua_pop(L, 1);
+    if (plan->upload && plan->sign && !plan->payload_hash)
+        plan->payload_hash = SIGV4_UNSIGNED_PAYLOAD; /* a streamed body cannot be hashed first */
     plan_transport(L, opts, plan);
 }
 

@@ -70,6 +70,12 @@ struct transfer {
     int head_complete, head_told; /* the final header block is in; onHeaders was queued */
     int engine_paused, user_paused; /* receiving paused: the buffer is full / onBody said false */
     int stream_failed;       /* onHeaders or onBody raised: the transfer ends with that error */
+    /* Request body streaming (http_upload.c): opts.bodyReader was given. */
+    int upload, upload_eof;  /* the reader returned nil: upload_buf holds the last bytes */
+    int send_paused;         /* libcurl found upload_buf empty and paused sending */
+    int refill_queued;       /* a job will call the reader */
+    strbuf upload_buf;       /* the reader's last chunk; libcurl took upload_off bytes of it */
+    size_t upload_off;
     int sends;               /* how often libcurl was about to send this request */
     int resend_refused;      /* libcurl would have sent it again on a new connection */
     unsigned shape;          /* see pooled_handle */
@@ -112,14 +118,16 @@ typedef struct transfer_plan {
     int http2;
     int progress;              /* a progress callback was given */
     int head_hook, stream_body; /* opts.onHeaders, opts.onBody were given */
-    /* stack slots: the body string, the progress and streaming callbacks (nil when absent) */
+    int upload;                /* opts.bodyReader was given: it sits in body_slot */
+    curl_off_t body_length;    /* opts.bodyLength, -1 when unknown (sent chunked) */
+    /* stack slots: the body string or reader, the progress and streaming callbacks (nil when absent) */
     int body_slot, upload_slot, download_slot, headers_hook_slot, body_hook_slot;
 } transfer_plan;
 
 /* A transfer's user values. UV_DONE: the promise, or the completion function of the callback
  * form (whose argument is UV_CONTEXT). */
 enum {
-    UV_DONE = 1, UV_CONTEXT, UV_BODY, UV_ON_UPLOAD, UV_ON_DOWNLOAD, UV_OPTS, UV_ON_HEADERS, UV_ON_BODY,
+    UV_DONE = 1, UV_CONTEXT, UV_BODY /* the body string or opts.bodyReader */, UV_ON_UPLOAD, UV_ON_DOWNLOAD, UV_OPTS, UV_ON_HEADERS, UV_ON_BODY,
     UV_STREAM_ERROR, UV_TRANSFER_COUNT = UV_STREAM_ERROR
 };
 
@@ -160,6 +168,17 @@ void http_stream_due(lua_State *L, transfer *t, int tidx);
 void http_stream_finish(lua_State *L, transfer *t, int tidx, int ok);
 /* Applies engine_paused/user_paused to the curl handle. */
 void http_apply_pause(transfer *t);
+/* The raised value on the stack top (popped) as an Error: an awspromise.Error as is, anything
+ * else as a not retryable transport error with this code. */
+void http_error_from_raised(lua_State *L, const char *code);
+
+/* http_upload.c: opts.bodyReader. http_plan_upload reads bodyReader/bodyLength into the plan
+ * (may raise); http_upload_configure sets the curl handle up to pull through the reader;
+ * http_upload_due queues the reader's next call when the buffer is empty (after_io's turn). */
+size_t http_on_upload_read(char *buf, size_t size, size_t n, void *ud);
+void http_plan_upload(lua_State *L, int opts, transfer_plan *plan);
+void http_upload_configure(transfer *t, const transfer_plan *plan);
+void http_upload_due(lua_State *L, transfer *t, int tidx);
 
 /* Signs per plan->sign_params and appends the signer's headers; no Lua. Returns NULL or an
  * error message (a literal). */

@@ -31,6 +31,15 @@ static int status_of(const strbuf *head)
     return status;
 }
 
+void http_mark_due(transfer *t)
+{
+    if (t->due_queued)
+        return;
+    t->due_queued = 1;
+    t->due_next = t->h->due;
+    t->h->due = t;
+}
+
 size_t http_on_header(char *data, size_t size, size_t n, void *ud)
 {
     transfer *t = ud;
@@ -83,9 +92,7 @@ void http_apply_pause(transfer *t)
     curl_easy_pause(t->easy, recv ? CURLPAUSE_RECV : CURLPAUSE_CONT);
 }
 
-/* A raising callback ends the transfer with what it raised (an awspromise.Error as is, anything
- * else as a ResponseStreamError). The raised value is on the stack top (popped). */
-static void stream_fail(lua_State *L, transfer *t, int tidx)
+void http_error_from_raised(lua_State *L, const char *code)
 {
     int raised = lua_gettop(L), is_error = 0;
     if (lua_getmetatable(L, raised)) {
@@ -95,9 +102,16 @@ static void stream_fail(lua_State *L, transfer *t, int tidx)
     lua_settop(L, raised);
     if (!is_error) {
         const char *message = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1);
-        http_push_transport_error(L, "ResponseStreamError", message, 0);
+        http_push_transport_error(L, code, message, 0);
         lua_remove(L, -2);
     }
+}
+
+/* A raising callback ends the transfer with what it raised (an awspromise.Error as is, anything
+ * else as a ResponseStreamError). The raised value is on the stack top (popped). */
+static void stream_fail(lua_State *L, transfer *t, int tidx)
+{
+    http_error_from_raised(L, "ResponseStreamError");
     t->stream_failed = 1;
     if (t->active) {
         http_release(L, t);

@@ -13,6 +13,7 @@
 #include "model/shape.h"
 
 #include <ctype.h>
+#include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,12 +287,25 @@ static void type_problem(validation *v, const value_path *path, const char *expe
     problem(v, "InvalidParameterType", path, "Expected %P to be %s", expected);
 }
 
+/* A streaming blob (putObject's Body) may also be a file handle or a reader function: the
+ * request layer turns either into the engine's bodyReader. */
+static int is_body_source(validation *v, const cJSON *member, int value)
+{
+    lua_State *L = v->L;
+    int t = lua_type(L, value);
+    if (t != LUA_TFUNCTION && !(t == LUA_TUSERDATA && luaL_testudata(L, value, LUA_FILEHANDLE)))
+        return 0;
+    return aws_model_trait_bool(v->m, member, "streaming");
+}
+
 /* A scalar by the scalar codec's one rule, the same the protocols build with; `known` is the
  * member's scalar type when worked out already. */
 static void check_scalar(validation *v, const cJSON *member, const aws_scalar_type *known, int value,
                          const value_path *path)
 {
     lua_State *L = v->L;
+    if (is_body_source(v, member, value))
+        return;
     aws_scalar_type t = known ? *known : aws_member_scalar_type(v->m, member);
     aws_scalar s;
     aws_scalar_status st = aws_scalar_from_lua(L, value, &t, &s, NULL);

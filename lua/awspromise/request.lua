@@ -90,8 +90,9 @@ function Request.new(service, operation, params, op)
     credentials = false, -- the attempt's, once resolved (customizations presign with them)
     checkResponse = false, -- a customization's look at each parsed reply (customizations/)
     -- set later, when used: stream (an event-stream reply's, eventstream.lua), bodySink
-    -- (createReadStream's, s3_stream.lua), beforeSend (fn(request, credentials, go(err)) before
-    -- each attempt is signed, endpoint_discovery.lua)
+    -- (createReadStream's, s3_stream.lua), bodySource (a Body file or reader, s3_body.lua: each
+    -- attempt streams it), beforeSend (fn(request, credentials, go(err)) before each attempt is
+    -- signed, endpoint_discovery.lua)
     listeners = Request.globalListeners(), -- AWS.events' listeners (events.lua), or nil
   }, Request)
 end
@@ -241,6 +242,7 @@ local attempt
 
 local function after_failure(self, err, http_response)
   local delay = retry.decide(self, err, http_response)
+  if delay and self.bodySource and not self.bodySource:replayable(err) then delay = nil end
   if not delay then return finish(self, "fail", err, http_response) end
   err.retryDelay = delay
   self.retryCount = self.retryCount + 1
@@ -314,6 +316,7 @@ local function send(self, credentials)
   end
   if self.state ~= "signing" then return end -- a listener aborted
   if self.bodySink then self.bodySink:attach(http_request) end
+  if self.bodySource then self.bodySource:attach(http_request) end
   -- an event-stream reply fulfils at its head; the stream then takes the body as it arrives
   local done = on_complete
   if self.op.eventStream ~= false then done = eventstream.prepare(self, http_request, on_complete, fulfil_at_head) end
@@ -363,6 +366,8 @@ local function begin(self)
   local http_request = service:buildHttp(op, params)
   self.httpRequest = http_request
   self.hostname = http_request.hostname
+  local body = http_request.body
+  if body ~= nil and type(body) ~= "string" then require("awspromise.s3_body").adopt(self, http_request) end
   if self.listeners then fine, err = emit(self, "build", self) end
   if fine and self.listeners then fine, err = emit(self, "afterBuild", self) end
   if not fine then return finish(self, "fail", as_error(self, err), nil) end
