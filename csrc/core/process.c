@@ -435,8 +435,6 @@ static int l_setenv(lua_State *L)
 
 void aws_open_process(lua_State *L)
 {
-    lua_pushcfunction(L, l_spawn);
-    lua_setfield(L, -2, "spawn");
-    lua_pushcfunction(L, l_setenv);
-    lua_setfield(L, -2, "setenv");
+    static const luaL_Reg functions[] = {{"spawn", l_spawn}, {"setenv", l_setenv}, {NULL, NULL}};
+    luaL_setfuncs(L, functions, 0);
 }

@@ -776,14 +776,11 @@ void aws_open_http(lua_State *L)
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, h->max_sockets);
 
+    static const luaL_Reg transfer_methods[] = {
+        {"abort", l_abort}, {"active", l_active}, {"resume", l_resume}, {NULL, NULL},
+    };
     if (luaL_newmetatable(L, TRANSFER_MT)) {
-        lua_newtable(L);
-        lua_pushcfunction(L, l_abort);
-        lua_setfield(L, -2, "abort");
-        lua_pushcfunction(L, l_active);
-        lua_setfield(L, -2, "active");
-        lua_pushcfunction(L, l_resume);
-        lua_setfield(L, -2, "resume");
+        luaL_newlib(L, transfer_methods);
         lua_setfield(L, -2, "__index");
     }
     lua_pop(L, 1);

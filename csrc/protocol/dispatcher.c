@@ -223,11 +223,12 @@ static int l_parse_time(lua_State *L)
 
 void aws_open_protocol(lua_State *L)
 {
-    lua_pushcfunction(L, l_parse_time);
-    lua_setfield(L, -2, "parse_time");
-    lua_pushcfunction(L, l_build_request);
-    lua_setfield(L, -2, "build_request");
-    lua_pushcfunction(L, l_parse_response);
-    lua_setfield(L, -2, "parse_response");
+    static const luaL_Reg functions[] = {
+        {"parse_time", l_parse_time},
+        {"build_request", l_build_request},
+        {"parse_response", l_parse_response},
+        {NULL, NULL},
+    };
+    luaL_setfuncs(L, functions, 0);
     aws_open_eventstream(L);
 }

@@ -3,10 +3,10 @@
 -- and send() share one outcome, a promise of ours settled by the request's own continuations.
 local core = require "awspromise.core"
 local Promise = require "awspromise.promise"
+local make_error = Promise.make_error
 local retry = require "awspromise.retry"
 local eventstream = require "awspromise.eventstream"
 
-local make_error = Promise.make_error
 local pending, settle = core.pending, core.settle
 local parse_response = core.parse_response
 local error_mt = core.error_metatable

@@ -323,12 +323,10 @@ end
 -- ---------------------------------------------------------------- credentials and signing
 
 function Service:credentialsProvider()
-  local provider = self.provider
-  if provider then return provider end
-  local credentials = require "awspromise.credentials"
-  provider = credentials.for_config(self.config)
-  self.provider = provider
-  return provider
+  if not self.provider then
+    self.provider = require("awspromise.credentials").for_config(self.config)
+  end
+  return self.provider
 end
 
 -- Credentials ready now (nil and a promise when they must be fetched first). For a request
