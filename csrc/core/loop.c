@@ -595,11 +595,15 @@ static int l_alive(lua_State *L)
     return 1;
 }
 
-/* now() -> milliseconds on the monotonic clock (for durations, not dates). */
+/* now() -> milliseconds on the monotonic clock (for durations), and milliseconds since the
+ * epoch (for dates, such as a Lambda deadline; Lua's os.time has whole seconds only). */
 static int l_now(lua_State *L)
 {
+    struct timespec wall;
     lua_pushnumber(L, (lua_Number)now_us() / 1000.0);
-    return 1;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    lua_pushnumber(L, (lua_Number)wall.tv_sec * 1000.0 + (lua_Number)wall.tv_nsec / 1e6);
+    return 2;
 }
 
 /* core.report_error(err[, what]): hands an error raised by user code that has no caller to

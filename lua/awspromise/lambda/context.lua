@@ -8,27 +8,10 @@ local json = require "awspromise.lambda.json"
 
 local context = {}
 
--- Milliseconds between core.now() (monotonic) and the epoch. Lua's os.time() has whole seconds
--- only, and the deadline Lambda sends is epoch milliseconds: `date` is asked once, and the
--- monotonic clock carries the reading from then on.
-local epoch_offset
-
-local function measure_epoch_offset()
-  local pipe = io.popen("date +%s%3N 2>/dev/null")
-  local text = pipe and pipe:read("l")
-  -- date reads the clock just before it writes the line: the moment the line arrives is the
-  -- closer bound (fork and exec come before, the process's exit after).
-  local arrived = core.now()
-  if pipe then pipe:close() end
-  local epoch_ms = tonumber(text or "")
-  if epoch_ms and epoch_ms > 1e12 then return epoch_ms + 0.5 - arrived end -- %3N truncates
-  -- No GNU date: whole seconds, taken as the middle of the current one (at most 500 ms off).
-  return os.time() * 1000 + 500 - arrived
-end
-
+-- Milliseconds since the epoch, to the millisecond (core.now's second value: the wall clock).
 function context.wall_ms()
-  if not epoch_offset then epoch_offset = measure_epoch_offset() end
-  return core.now() + epoch_offset
+  local _, epoch_ms = core.now()
+  return epoch_ms
 end
 
 -- A JSON header (client context, Cognito identity) as a table; nil when absent or not JSON.
