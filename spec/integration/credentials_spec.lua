@@ -14,12 +14,7 @@ local tmpdir = support.tmpdir
 
 local write = support.write
 
-local function settle(p)
-  local state, value
-  p:next(function(v) state, value = "fulfilled", v end, function(r) state, value = "rejected", r end)
-  AWS.run()
-  return state, value
-end
+local settle = require("support.loop").settle
 
 local function stats() return srv.json("GET", "/_control/stats") end
 local function configure(t) srv.json("POST", "/_control/config", t) end

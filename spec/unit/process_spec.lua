@@ -2,12 +2,7 @@
 local AWS = require "awspromise"
 local core = require "awspromise.core"
 
-local function settle(p)
-  local state, value
-  p:next(function(v) state, value = "fulfilled", v end, function(r) state, value = "rejected", r end)
-  AWS.run()
-  return state, value
-end
+local settle = require("support.loop").settle
 
 local function now()
   local f = io.open("/proc/uptime")
